@@ -1,0 +1,78 @@
+"""Settings: the one place every environment variable of PageFree is read."""
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (and an optional `.env` file)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Where the embedded PostgreSQL and Temporal dev server keep their files.
+    data_dir: Path = Field(default=Path(".pagefree"), alias="PAGEFREE_DATA_DIR")
+    environment: Literal["production", "development", "test"] = Field(
+        default="development", alias="PAGEFREE_ENV"
+    )
+    log_format: Literal["console", "json"] = Field(default="console", alias="PAGEFREE_LOG_FORMAT")
+    log_level: str = Field(default="INFO", alias="PAGEFREE_LOG_LEVEL")
+
+    # Unset: the embedded PostgreSQL in data_dir.
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+
+    # Unset: the Temporal dev server started by `pagefree dev` in data_dir.
+    temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_task_queue: str = Field(default="pagefree", alias="TEMPORAL_TASK_QUEUE")
+    temporal_tls: bool = Field(default=False, alias="TEMPORAL_TLS")
+    temporal_tls_cert: Path | None = Field(default=None, alias="TEMPORAL_TLS_CERT")
+    temporal_tls_key: Path | None = Field(default=None, alias="TEMPORAL_TLS_KEY")
+    temporal_api_key: SecretStr | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    temporal_ui_url: str = Field(default="http://localhost:8233", alias="TEMPORAL_UI_URL")
+    temporal_port: int = Field(default=7233, alias="PAGEFREE_TEMPORAL_PORT")
+    temporal_ui_port: int = Field(default=8233, alias="PAGEFREE_TEMPORAL_UI_PORT")
+
+    api_host: str = Field(default="127.0.0.1", alias="PAGEFREE_API_HOST")
+    api_port: int = Field(default=8000, alias="PAGEFREE_API_PORT")
+    public_url: str | None = Field(default=None, alias="PAGEFREE_PUBLIC_URL")
+
+    # Escalation delays below this are refused; tests lower it to seconds.
+    min_escalation_delay: timedelta = Field(
+        default=timedelta(minutes=1), alias="PAGEFREE_MIN_ESCALATION_DELAY"
+    )
+
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+
+    # Provider credentials, used by the notification and Slack issues.
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    twilio_account_sid: str | None = Field(default=None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str | None = Field(default=None, alias="TWILIO_FROM_NUMBER")
+    twilio_api_url: str | None = Field(default=None, alias="TWILIO_API_URL")
+    ses_from_address: str | None = Field(default=None, alias="SES_FROM_ADDRESS")
+    vapid_private_key: SecretStr | None = Field(default=None, alias="VAPID_PRIVATE_KEY")
+    vapid_public_key: str | None = Field(default=None, alias="VAPID_PUBLIC_KEY")
+    vapid_subject: str | None = Field(default=None, alias="VAPID_SUBJECT")
+
+    @property
+    def base_url(self) -> str:
+        """Return the public base URL of the API and web UI, without a trailing slash."""
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """Return the absolute data directory."""
+        return self.data_dir.expanduser().resolve()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

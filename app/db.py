@@ -1,0 +1,88 @@
+"""Database engine and sessions (SQLAlchemy async over psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SessionMaker = async_sessionmaker[AsyncSession]
+
+
+def utcnow() -> datetime:
+    """Return the current instant, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Create the async engine for `url` (a `postgresql+psycopg://` URL)."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
+    """Create the session factory; objects stay usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def session_scope(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    """Yield a session that commits on success and rolls back on error."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    """Return the Alembic configuration for `url`."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """Apply every migration up to head."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")
+
+
+def head_revision() -> str | None:
+    """Return the newest migration revision in the source tree."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+
+
+class NotMigratedError(RuntimeError):
+    """The database schema is older than the code."""
+
+
+async def check_migrated(engine: AsyncEngine) -> None:
+    """Refuse to run on a database whose schema is not at the code's head revision."""
+    head = head_revision()
+    async with engine.connect() as conn:
+        exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        current = (
+            await conn.scalar(text("SELECT version_num FROM alembic_version")) if exists else None
+        )
+    if current != head:
+        raise NotMigratedError(
+            f"the database is at migration {current or 'none'} but the code needs {head}: "
+            "run `pagefree migrate` first"
+        )

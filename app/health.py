@@ -1,0 +1,55 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.errors import problem_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Answer 200 while the process is up."""
+    return {"status": "ok"}
+
+
+async def _check_database(request: Request) -> str | None:
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
+    except Exception as exc:
+        return f"PostgreSQL: {type(exc).__name__}"
+    return None
+
+
+async def _check_temporal(request: Request) -> str | None:
+    try:
+        client = await request.app.state.temporal.get()
+        await asyncio.wait_for(client.service_client.check_health(), timeout=3)
+    except Exception as exc:
+        return f"Temporal: {getattr(exc, 'detail', None) or type(exc).__name__}"
+    return None
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Answer 200 only when PostgreSQL and Temporal are reachable."""
+    db, temporal = await asyncio.gather(_check_database(request), _check_temporal(request))
+    checks = {"postgresql": "down" if db else "ok", "temporal": "down" if temporal else "ok"}
+    down = [d for d in (db, temporal) if d]
+    if down:
+        return problem_response(
+            503,
+            "Service unavailable",
+            "; ".join(down),
+            type_="/problems/not-ready",
+            checks=checks,
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse({"status": "ready", "checks": checks})

@@ -1,0 +1,94 @@
+"""Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app import devstack
+from app.config import Settings
+from app.db import SessionMaker, make_engine, make_sessionmaker, migrate
+
+TEMPLATE = "pagefree_template"
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devstack.EmbeddedPostgres]:
+    """Start one embedded PostgreSQL and a migrated template database for the session."""
+    handle = devstack.start_postgres(tmp_path_factory.mktemp("data"))
+    handle.ensure_database(TEMPLATE)
+    migrate(handle.url(TEMPLATE))
+    yield handle
+    handle.stop()
+
+
+def _admin_conn(pg: devstack.EmbeddedPostgres) -> psycopg.Connection:
+    return psycopg.connect(pg.url("postgres", driver="postgresql"), autocommit=True)
+
+
+@pytest.fixture
+def database_url(pg: devstack.EmbeddedPostgres) -> Iterator[str]:
+    """Give the test its own database, cloned from the migrated template (fast, isolated)."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with _admin_conn(pg) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    yield pg.url(name)
+    with _admin_conn(pg) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for tests: no external services, escalation delays of seconds allowed."""
+    return Settings(
+        PAGEFREE_DATA_DIR=tmp_path_factory.mktemp("pagefree"),
+        PAGEFREE_ENV="test",
+        PAGEFREE_MIN_ESCALATION_DELAY=timedelta(seconds=1),
+        TEMPORAL_ADDRESS=None,
+        DATABASE_URL=None,
+        TEMPORAL_TASK_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(database_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> SessionMaker:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+async def app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
+    """The API app on the test database, started (lifespan run)."""
+    from api import create_app
+
+    application = create_app(settings, database_url=database_url)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An unauthenticated HTTP client on the app."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+    ) as c:
+        yield c

@@ -1,0 +1,53 @@
+"""Probes, problem bodies and the migration guard."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+
+from api import create_app
+from app.config import Settings
+from app.db import NotMigratedError
+from app.devstack import EmbeddedPostgres
+from tests.factories import assert_problem
+
+
+async def test_healthz_is_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_readyz_names_temporal_when_it_is_down(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/readyz"), 503)
+    assert body["checks"] == {"postgresql": "ok", "temporal": "down"}
+    assert "Temporal" in body["detail"]
+
+
+async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/api/v1/nothing-here"), 404)
+    assert_problem(await client.put("/healthz"), 405)
+
+
+async def test_app_refuses_to_start_on_an_unmigrated_database(
+    pg: EmbeddedPostgres, settings: Settings
+) -> None:
+    with psycopg.connect(pg.url("postgres", driver="postgresql"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS unmigrated WITH (FORCE)")
+        conn.execute("CREATE DATABASE unmigrated")
+    app = create_app(settings, database_url=pg.url("unmigrated"))
+    with pytest.raises(NotMigratedError, match="pagefree migrate"):
+        async with app.router.lifespan_context(app):
+            pass
+
+
+async def test_audit_log_rejects_updates_and_deletes(database_url: str) -> None:
+    url = database_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO audit_events (actor_type, action, entity_type, entity_id) "
+            "VALUES ('system', 'x.test', 'x', '1')"
+        )
+        for statement in ("UPDATE audit_events SET action = 'y'", "DELETE FROM audit_events"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
