@@ -13,9 +13,12 @@ from fastapi import FastAPI, Request, Response
 
 from app import devstack, errors, health, logs
 from app.audit.routes import router as audit_router
+from app.catalog.routes import router as catalog_router
 from app.config import Settings, get_settings
 from app.db import check_migrated, make_engine, make_sessionmaker
+from app.escalation.routes import router as escalation_router
 from app.identity.routes import router as identity_router
+from app.incidents.routes import router as incidents_router
 from app.temporal import LazyClient
 
 log = structlog.get_logger("pagefree.api")
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         engine = make_engine(url)
         await check_migrated(engine)
         app.state.engine = engine
+        app.state.database_url = url
         app.state.sessionmaker = make_sessionmaker(engine)
         if not hasattr(app.state, "temporal"):
             app.state.temporal = LazyClient(settings, _temporal_address(settings))
@@ -82,6 +86,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(health.router)
     app.include_router(identity_router)
     app.include_router(audit_router)
+    app.include_router(escalation_router)
+    app.include_router(catalog_router)
+    app.include_router(incidents_router)
     return app
 
 

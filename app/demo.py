@@ -65,8 +65,6 @@ async def seed(url: str) -> list[str]:
 
 async def _seed_incident_config(session, users, actor) -> list[str]:  # type: ignore[no-untyped-def]
     """Seed services and escalation policies once the incident engine knows them."""
-    try:
-        from app.catalog.demo import seed_catalog
-    except ImportError:
-        return []
+    from app.catalog.demo import seed_catalog
+
     return await seed_catalog(session=session, users=users, actor=actor)

@@ -6,17 +6,13 @@ import asyncio
 from urllib.parse import quote
 
 from temporalio.client import Client, TLSConfig
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from app.config import Settings
 from app.errors import Problem
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
 
-INCIDENT_NUMBER = SearchAttributeKey.for_int("IncidentNumber")
-INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
-SERVICE_NAME = SearchAttributeKey.for_keyword("ServiceName")
-SEVERITY = SearchAttributeKey.for_keyword("Severity")
-ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+__all__ = ["SEARCH_ATTRIBUTE_KEYS", "LazyClient", "connect", "workflow_url"]
 
 
 async def connect(settings: Settings, address: str) -> Client:

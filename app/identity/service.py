@@ -167,8 +167,24 @@ async def update_user(
 
 
 async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> None:
-    """Delete a user, their tokens and team memberships."""
+    """Delete a user, their tokens and team memberships; refuse while a policy pages them."""
+    from app.escalation.models import EscalationPolicy
+
     user = await get_user(session=session, user_id=user_id)
+    # Containment (`@>`) uses the GIN index on levels instead of loading every policy.
+    target = [{"targets": [{"type": "user", "id": str(user_id)}]}]
+    policies = (
+        await session.scalars(
+            select(EscalationPolicy.name)
+            .where(EscalationPolicy.levels.contains(target))
+            .order_by(EscalationPolicy.name)
+        )
+    ).all()
+    if policies:
+        raise conflict(
+            "remove the user from escalation policies first: " + ", ".join(policies),
+            escalation_policies=list(policies),
+        )
     before = user_public(user)
     await session.delete(user)
     await session.flush()
@@ -315,8 +331,31 @@ async def update_team(
 
 
 async def delete_team(*, session: AsyncSession, team_id: UUID, actor: Actor) -> None:
-    """Delete a team and its memberships."""
+    """Delete a team and its memberships; refuse while a service or policy refers to it."""
+    from app.catalog.models import Service
+    from app.escalation.models import EscalationPolicy
+
     team = await get_team(session=session, team_id=team_id)
+    services = (
+        await session.scalars(
+            select(Service.name).where(Service.team_id == team_id).order_by(Service.name)
+        )
+    ).all()
+    target = [{"targets": [{"type": "team", "id": str(team_id)}]}]
+    policies = (
+        await session.scalars(
+            select(EscalationPolicy.name)
+            .where(EscalationPolicy.levels.contains(target))
+            .order_by(EscalationPolicy.name)
+        )
+    ).all()
+    if services or policies:
+        named = [f"service {n}" for n in services] + [f"escalation policy {n}" for n in policies]
+        raise conflict(
+            "the team is still referred to by " + ", ".join(named),
+            services=list(services),
+            escalation_policies=list(policies),
+        )
     before = await team_public(session=session, team=team)
     await session.delete(team)
     await session.flush()

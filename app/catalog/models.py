@@ -1,0 +1,111 @@
+"""Services: what alerts are about, who owns them, and which policy pages for them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, StringConstraints, field_validator
+from sqlalchemy import Column, ForeignKey, Index, String, text
+from sqlmodel import Field, SQLModel
+
+from app.models_common import created_at_field, id_field, timestamp_field
+
+ROUTING_KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,62}$"
+ROUTING_KEY_MAX = 63
+RoutingKey = Annotated[str, StringConstraints(pattern=ROUTING_KEY_PATTERN)]
+
+
+class ServiceStatus(StrEnum):
+    """Where a service is in its life; archiving keeps a service for its incidents' history."""
+
+    active = "active"
+    deprecated = "deprecated"
+    archived = "archived"
+
+
+class Urgency(StrEnum):
+    """High urgency pages at once; low urgency follows users' low-urgency rules."""
+
+    high = "high"
+    low = "low"
+
+
+class Service(SQLModel, table=True):
+    __tablename__ = "services"
+    __table_args__ = (Index("ix_services_name_lower", text("lower(name)"), unique=True),)
+
+    id: UUID = id_field()
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    team_id: UUID | None = Field(
+        default=None,
+        sa_column_args=[ForeignKey("teams.id", ondelete="RESTRICT")],
+        index=True,
+    )
+    escalation_policy_id: UUID = Field(
+        sa_column_args=[ForeignKey("escalation_policies.id", ondelete="RESTRICT")], index=True
+    )
+    routing_key: str = Field(max_length=ROUTING_KEY_MAX, unique=True)
+    status: ServiceStatus = Field(
+        default=ServiceStatus.active, sa_column=Column(String(16), nullable=False)
+    )
+    urgency: Urgency = Field(default=Urgency.high, sa_column=Column(String(16), nullable=False))
+    acknowledgement_timeout_seconds: float | None = Field(default=None)
+    auto_resolve_timeout_seconds: float | None = Field(default=None)
+    created_at: datetime | None = created_at_field()
+    updated_at: datetime | None = timestamp_field()
+
+
+class _Timeouts(BaseModel):
+    @field_validator("acknowledgement_timeout", "auto_resolve_timeout", check_fields=False)
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be greater than zero")
+        return value
+
+
+class ServiceCreate(_Timeouts):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    team_id: UUID | None = None
+    escalation_policy_id: UUID
+    # Derived from the name when absent.
+    routing_key: RoutingKey | None = None
+    status: ServiceStatus = ServiceStatus.active
+    urgency: Urgency = Urgency.high
+    # How long an acknowledged incident stays acknowledged before it re-triggers.
+    acknowledgement_timeout: timedelta | None = None
+    # How long a triggered incident stays open without new alerts before it resolves itself.
+    auto_resolve_timeout: timedelta | None = None
+
+
+class ServiceUpdate(_Timeouts):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    team_id: UUID | None = None
+    escalation_policy_id: UUID | None = None
+    # Accepted only when equal to the current key, so a client may send the whole object back.
+    routing_key: str | None = None
+    status: ServiceStatus | None = None
+    urgency: Urgency | None = None
+    acknowledgement_timeout: timedelta | None = None
+    auto_resolve_timeout: timedelta | None = None
+
+
+class ServicePublic(BaseModel):
+    id: UUID
+    name: str
+    description: str | None
+    team_id: UUID | None
+    escalation_policy_id: UUID
+    routing_key: str
+    status: ServiceStatus
+    urgency: Urgency
+    acknowledgement_timeout: timedelta | None
+    auto_resolve_timeout: timedelta | None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

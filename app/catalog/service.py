@@ -1,0 +1,267 @@
+"""Services: the catalog domain's operations."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.audit import service as audit
+from app.audit.models import Actor
+from app.catalog.models import (
+    ROUTING_KEY_MAX,
+    Service,
+    ServiceCreate,
+    ServicePublic,
+    ServiceStatus,
+    ServiceUpdate,
+)
+from app.db import utcnow
+from app.errors import Problem, conflict, not_found
+from app.escalation.models import EscalationPolicy
+from app.identity.models import Team
+
+# Room kept for a "-N" suffix when a derived routing key is taken.
+_SUFFIX_ROOM = 8
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _duration(seconds: float | None) -> timedelta | None:
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def service_public(service: Service) -> ServicePublic:
+    """Return the public view of a service."""
+    return ServicePublic(
+        id=service.id,
+        name=service.name,
+        description=service.description,
+        team_id=service.team_id,
+        escalation_policy_id=service.escalation_policy_id,
+        routing_key=service.routing_key,
+        status=service.status,
+        urgency=service.urgency,
+        acknowledgement_timeout=_duration(service.acknowledgement_timeout_seconds),
+        auto_resolve_timeout=_duration(service.auto_resolve_timeout_seconds),
+        created_at=service.created_at,
+        updated_at=service.updated_at,
+    )
+
+
+def slugify(name: str) -> str:
+    """Return a routing key derived from a service name (`Checkout API` → `checkout-api`)."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9._-]+", "-", plain)
+    slug = slug.strip("-._")[:ROUTING_KEY_MAX].rstrip("-._")
+    # The pattern needs two characters starting with a letter or digit; names of symbols
+    # or of a single character still get a usable key.
+    return slug if len(slug) >= 2 else f"service-{slug}".rstrip("-")
+
+
+def _invalid(errors: list[dict[str, Any]]) -> Problem:
+    return Problem(
+        422,
+        "Invalid request",
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+        type_="/problems/validation",
+        errors=errors,
+    )
+
+
+async def get_service(*, session: AsyncSession, service_id: UUID) -> Service:
+    """Return the service or raise 404."""
+    service = await session.get(Service, service_id)
+    if service is None:
+        raise not_found("service", service_id)
+    return service
+
+
+async def get_by_routing_key(*, session: AsyncSession, routing_key: str) -> Service | None:
+    """Return the service with this routing key, or None."""
+    return await session.scalar(select(Service).where(Service.routing_key == routing_key))
+
+
+async def list_services(
+    *,
+    session: AsyncSession,
+    team_id: UUID | None = None,
+    status: ServiceStatus | None = None,
+    q: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Service], int]:
+    """Return a page of services ordered by name, and the total count."""
+    query = select(Service)
+    if team_id is not None:
+        query = query.where(Service.team_id == team_id)
+    if status is not None:
+        query = query.where(Service.status == status.value)
+    if q:
+        query = query.where(func.lower(Service.name).contains(q.lower(), autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Service.name, Service.id).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def _check_refs(session: AsyncSession, refs: dict[str, Any]) -> None:
+    """Refuse a team or escalation policy that does not exist (422 naming the field)."""
+    errors = []
+    if refs.get("team_id") is not None and await session.get(Team, refs["team_id"]) is None:
+        errors.append({"field": "team_id", "message": f"team {refs['team_id']} does not exist"})
+    policy_id = refs.get("escalation_policy_id")
+    if policy_id is not None and await session.get(EscalationPolicy, policy_id) is None:
+        errors.append(
+            {
+                "field": "escalation_policy_id",
+                "message": f"escalation policy {policy_id} does not exist",
+            }
+        )
+    if errors:
+        raise _invalid(errors)
+
+
+async def _name_taken(session: AsyncSession, name: str, except_id: UUID | None) -> bool:
+    query = select(Service.id).where(func.lower(Service.name) == name.lower())
+    if except_id is not None:
+        query = query.where(Service.id != except_id)
+    return await session.scalar(query) is not None
+
+
+async def _free_routing_key(session: AsyncSession, name: str) -> str:
+    """Return the name's slug, or the first free `slug-2`, `slug-3` … if it is taken."""
+    base = slugify(name)
+    stem = base[: ROUTING_KEY_MAX - _SUFFIX_ROOM]
+    taken = set(
+        (
+            await session.scalars(
+                select(Service.routing_key).where(
+                    col(Service.routing_key).startswith(stem, autoescape=True)
+                )
+            )
+        ).all()
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while True:
+        suffix = f"-{n}"
+        candidate = base[: ROUTING_KEY_MAX - len(suffix)].rstrip("-._") + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A concurrent request took the name or routing key between our check and this write.
+        await session.rollback()
+        raise conflict("a service with this name or routing key already exists") from exc
+
+
+async def create_service(
+    *, session: AsyncSession, service_in: ServiceCreate, actor: Actor
+) -> Service:
+    """Create a service; its routing key is derived from the name when not given."""
+    await _check_refs(session, service_in.model_dump())
+    if await _name_taken(session, service_in.name, None):
+        raise conflict(f"a service named {service_in.name!r} already exists")
+    routing_key = service_in.routing_key
+    if routing_key is None:
+        routing_key = await _free_routing_key(session, service_in.name)
+    elif await get_by_routing_key(session=session, routing_key=routing_key) is not None:
+        raise conflict(f"a service with routing key {routing_key!r} already exists")
+    service = Service(
+        name=service_in.name,
+        description=service_in.description,
+        team_id=service_in.team_id,
+        escalation_policy_id=service_in.escalation_policy_id,
+        routing_key=routing_key,
+        status=service_in.status,
+        urgency=service_in.urgency,
+        acknowledgement_timeout_seconds=_seconds(service_in.acknowledgement_timeout),
+        auto_resolve_timeout_seconds=_seconds(service_in.auto_resolve_timeout),
+    )
+    session.add(service)
+    await _flush_unique(session)
+    await session.refresh(service)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="service.create",
+        entity_type="service",
+        entity_id=service.id,
+        after=service_public(service),
+    )
+    return service
+
+
+_NOT_NULL = ("name", "escalation_policy_id", "status", "urgency")
+
+
+async def update_service(
+    *, session: AsyncSession, service_id: UUID, service_in: ServiceUpdate, actor: Actor
+) -> Service:
+    """Change a service; only the fields given change, and the routing key never does."""
+    service = await get_service(session=session, service_id=service_id)
+    before = service_public(service)
+    changes = service_in.model_dump(exclude_unset=True)
+    if "routing_key" in changes and changes.pop("routing_key") != service.routing_key:
+        raise _invalid([{"field": "routing_key", "message": "routing_key is immutable"}])
+    nulls = [f for f in _NOT_NULL if f in changes and changes[f] is None]
+    if nulls:
+        raise _invalid([{"field": f, "message": "cannot be null"} for f in nulls])
+    await _check_refs(session, changes)
+    if "name" in changes and await _name_taken(session, changes["name"], service.id):
+        raise conflict(f"a service named {changes['name']!r} already exists")
+    for field in ("acknowledgement_timeout", "auto_resolve_timeout"):
+        if field in changes:
+            changes[f"{field}_seconds"] = _seconds(changes.pop(field))
+    for field, value in changes.items():
+        setattr(service, field, value)
+    service.updated_at = utcnow()
+    await _flush_unique(session)
+    after = service_public(service)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="service.update",
+        entity_type="service",
+        entity_id=service.id,
+        before=before,
+        after=after,
+    )
+    return service
+
+
+async def delete_service(*, session: AsyncSession, service_id: UUID, actor: Actor) -> None:
+    """Delete a service that nothing references; one with incidents is archived instead."""
+    service = await get_service(session=session, service_id=service_id)
+    before = service_public(service)
+    try:
+        # A savepoint: when the foreign keys refuse, the caller's transaction stays usable.
+        async with session.begin_nested():
+            await session.delete(service)
+    except IntegrityError as exc:
+        raise conflict("the service has incidents; archive it instead") from exc
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="service.delete",
+        entity_type="service",
+        entity_id=service_id,
+        before=before,
+    )

@@ -1,0 +1,239 @@
+"""Escalation policies: the escalation domain's operations."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.audit.models import Actor
+from app.catalog.models import Service
+from app.config import Settings
+from app.db import utcnow
+from app.errors import Problem, conflict, not_found
+from app.escalation.models import (
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationPolicyCreate,
+    EscalationPolicyPublic,
+    EscalationPolicyUpdate,
+    TargetType,
+    levels_from_json,
+    levels_to_json,
+)
+from app.identity.models import Team, User
+
+SCHEDULES_NOT_YET = "schedule targets arrive with on-call schedules (not yet supported)"
+
+
+def policy_public(policy: EscalationPolicy) -> EscalationPolicyPublic:
+    """Return the public view of a policy."""
+    return EscalationPolicyPublic(
+        id=policy.id,
+        name=policy.name,
+        description=policy.description,
+        repeat=policy.repeat,
+        levels=levels_from_json(policy.levels),
+        created_at=policy.created_at,
+        updated_at=policy.updated_at,
+    )
+
+
+def _invalid(errors: list[dict[str, Any]]) -> Problem:
+    return Problem(
+        422,
+        "Invalid request",
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+        type_="/problems/validation",
+        errors=errors,
+    )
+
+
+async def _check_levels(
+    session: AsyncSession, levels: list[EscalationLevel], settings: Settings
+) -> None:
+    """Refuse delays below the configured minimum and targets that do not exist."""
+    errors: list[dict[str, Any]] = []
+    minimum = settings.min_escalation_delay
+    wanted: dict[TargetType, set[UUID]] = {TargetType.user: set(), TargetType.team: set()}
+    for i, level in enumerate(levels):
+        if level.delay < minimum:
+            errors.append(
+                {
+                    "field": f"levels.{i}.delay",
+                    "message": f"delay must be at least {minimum.total_seconds():g} s",
+                }
+            )
+        for t in level.targets:
+            if t.type in wanted:
+                wanted[t.type].add(t.id)
+    users = wanted[TargetType.user]
+    teams = wanted[TargetType.team]
+    found_users = (
+        set((await session.scalars(select(User.id).where(User.id.in_(users)))).all())
+        if users
+        else set()
+    )
+    found_teams = (
+        set((await session.scalars(select(Team.id).where(Team.id.in_(teams)))).all())
+        if teams
+        else set()
+    )
+    for i, level in enumerate(levels):
+        for j, t in enumerate(level.targets):
+            field = f"levels.{i}.targets.{j}"
+            if t.type == TargetType.schedule:
+                errors.append({"field": f"{field}.type", "message": SCHEDULES_NOT_YET})
+            elif t.type == TargetType.user and t.id not in found_users:
+                errors.append({"field": f"{field}.id", "message": f"user {t.id} does not exist"})
+            elif t.type == TargetType.team and t.id not in found_teams:
+                errors.append({"field": f"{field}.id", "message": f"team {t.id} does not exist"})
+    if errors:
+        raise _invalid(errors)
+
+
+async def get_policy(*, session: AsyncSession, policy_id: UUID) -> EscalationPolicy:
+    """Return the escalation policy or raise 404."""
+    policy = await session.get(EscalationPolicy, policy_id)
+    if policy is None:
+        raise not_found("escalation policy", policy_id)
+    return policy
+
+
+async def list_policies(
+    *, session: AsyncSession, q: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[EscalationPolicy], int]:
+    """Return a page of policies ordered by name, and the total count."""
+    query = select(EscalationPolicy)
+    if q:
+        query = query.where(func.lower(EscalationPolicy.name).contains(q.lower(), autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(EscalationPolicy.name, EscalationPolicy.id).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def _name_taken(session: AsyncSession, name: str, except_id: UUID | None) -> bool:
+    query = select(EscalationPolicy.id).where(func.lower(EscalationPolicy.name) == name.lower())
+    if except_id is not None:
+        query = query.where(EscalationPolicy.id != except_id)
+    return await session.scalar(query) is not None
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A concurrent request took the name between our check and this write.
+        await session.rollback()
+        raise conflict("an escalation policy with this name already exists") from exc
+
+
+async def create_policy(
+    *,
+    session: AsyncSession,
+    policy_in: EscalationPolicyCreate,
+    actor: Actor,
+    settings: Settings,
+) -> EscalationPolicy:
+    """Create an escalation policy; a taken name is a 409."""
+    await _check_levels(session, policy_in.levels, settings)
+    if await _name_taken(session, policy_in.name, None):
+        raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
+    policy = EscalationPolicy(
+        name=policy_in.name,
+        description=policy_in.description,
+        repeat=policy_in.repeat,
+        levels=levels_to_json(policy_in.levels),
+    )
+    session.add(policy)
+    await _flush_unique(session)
+    await session.refresh(policy)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="escalation_policy.create",
+        entity_type="escalation_policy",
+        entity_id=policy.id,
+        after=policy_public(policy),
+    )
+    return policy
+
+
+async def update_policy(
+    *,
+    session: AsyncSession,
+    policy_id: UUID,
+    policy_in: EscalationPolicyUpdate,
+    actor: Actor,
+    settings: Settings,
+) -> EscalationPolicy:
+    """Change a policy; only the fields given change, and `levels` replaces every level."""
+    policy = await get_policy(session=session, policy_id=policy_id)
+    before = policy_public(policy)
+    changes = policy_in.model_dump(exclude_unset=True)
+    nulls = [f for f in ("name", "repeat", "levels") if f in changes and changes[f] is None]
+    if nulls:
+        raise _invalid([{"field": f, "message": "cannot be null"} for f in nulls])
+    if policy_in.levels is not None:
+        await _check_levels(session, policy_in.levels, settings)
+        policy.levels = levels_to_json(policy_in.levels)
+    if policy_in.name is not None:
+        if await _name_taken(session, policy_in.name, policy.id):
+            raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
+        policy.name = policy_in.name
+    if "description" in changes:
+        policy.description = policy_in.description
+    if policy_in.repeat is not None:
+        policy.repeat = policy_in.repeat
+    policy.updated_at = utcnow()
+    await _flush_unique(session)
+    after = policy_public(policy)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="escalation_policy.update",
+        entity_type="escalation_policy",
+        entity_id=policy.id,
+        before=before,
+        after=after,
+    )
+    return policy
+
+
+async def delete_policy(*, session: AsyncSession, policy_id: UUID, actor: Actor) -> None:
+    """Delete a policy that no service uses."""
+    policy = await get_policy(session=session, policy_id=policy_id)
+    services = (
+        await session.scalars(
+            select(Service.name)
+            .where(Service.escalation_policy_id == policy_id)
+            .order_by(Service.name)
+        )
+    ).all()
+    if services:
+        raise conflict(
+            f"the escalation policy is used by services: {', '.join(services)}",
+            services=list(services),
+        )
+    before = policy_public(policy)
+    await session.delete(policy)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A service adopted the policy after our check; the foreign key refused the delete.
+        await session.rollback()
+        raise conflict("the escalation policy is used by a service") from exc
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="escalation_policy.delete",
+        entity_type="escalation_policy",
+        entity_id=policy_id,
+        before=before,
+    )

@@ -1,0 +1,224 @@
+"""Idempotent writes of the incident projection; called only by the workflow's activities.
+
+Every write is safe to repeat: rows have deterministic ids, and the incident row carries the
+workflow's version so a retried or late write never moves it backwards.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.incidents.models import Alert, Incident, Notification, TimelineEvent
+from workflows.incident_types import AlertIn, Projection, TimelineEventIn
+
+NOTIFY_CHANNEL = "pagefree_incidents"
+
+
+async def notify(session: AsyncSession, incident_id: str, kind: str, **extra: Any) -> None:
+    """Tell live UIs (LISTEN pagefree_incidents) that an incident changed; sent on commit."""
+    payload = json.dumps({"incident_id": incident_id, "kind": kind, **extra}, default=str)
+    await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
+
+
+async def insert_events(
+    session: AsyncSession, incident_id: str, events: list[TimelineEventIn]
+) -> None:
+    """Insert timeline events; ones already written are skipped."""
+    if not events:
+        return
+    rows = [
+        {
+            "id": e.id,
+            "incident_id": UUID(incident_id),
+            "at": e.at,
+            "position": e.position,
+            "type": e.type,
+            "actor": e.actor.model_dump(mode="json"),
+            "detail": _jsonable(e.detail),
+        }
+        for e in events
+    ]
+    await session.execute(insert(TimelineEvent).values(rows).on_conflict_do_nothing())
+
+
+async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[AlertIn]) -> None:
+    """Insert alert rows; ones already written are skipped."""
+    if not alerts:
+        return
+    rows = [
+        {
+            "id": a.id,
+            "incident_id": UUID(incident_id),
+            "action": a.action,
+            "summary": a.summary,
+            "severity": a.severity,
+            "source": a.source,
+            "dedup_key": a.dedup_key,
+            "integration_id": a.integration_id,
+            "details": _jsonable(a.details),
+            "received_at": a.received_at,
+        }
+        for a in alerts
+    ]
+    await session.execute(insert(Alert).values(rows).on_conflict_do_nothing())
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(value, default=str))  # type: ignore[no-any-return]
+
+
+async def open_incident(
+    *,
+    session: AsyncSession,
+    incident_id: str,
+    workflow_id: str,
+    run_id: str,
+    service_id: str,
+    dedup_key: str,
+    title: str,
+    severity: str,
+    urgency: str,
+    policy_id: str,
+    opened_at: datetime,
+    alerts: list[AlertIn],
+    event: TimelineEventIn,
+) -> int:
+    """Insert the incident row (once) with its first alert and event; return its number."""
+    stmt = (
+        insert(Incident)
+        .values(
+            id=UUID(incident_id),
+            title=title,
+            status="triggered",
+            severity=severity,
+            urgency=urgency,
+            service_id=UUID(service_id),
+            escalation_policy_id=UUID(policy_id),
+            escalation_level=1,
+            assigned_to=[],
+            alert_count=len(alerts),
+            dedup_key=dedup_key,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            created_at=opened_at,
+            updated_at=utcnow(),
+            version=0,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Incident.number)
+    )
+    number = await session.scalar(stmt)
+    if number is None:  # a retry: the row is there already
+        number = await session.scalar(
+            text("SELECT number FROM incidents WHERE id = :id"), {"id": UUID(incident_id)}
+        )
+    await insert_alerts(session, incident_id, alerts)
+    await insert_events(session, incident_id, [event])
+    await notify(session, incident_id, "opened", number=number, status="triggered")
+    return int(number)  # type: ignore[arg-type]
+
+
+_FIELDS = {
+    "status",
+    "severity",
+    "escalation_level",
+    "escalation_policy_id",
+    "assigned_to",
+    "alert_count",
+    "acknowledged_at",
+    "acknowledged_by",
+    "resolved_at",
+    "resolved_by",
+    "snoozed_until",
+}
+_TIMES = {"acknowledged_at", "resolved_at", "snoozed_until"}
+
+
+async def record(*, session: AsyncSession, projection: Projection) -> None:
+    """Apply a projection: newer fields, new alerts and new timeline events."""
+    values: dict[str, Any] = {}
+    for key, value in projection.fields.items():
+        if key not in _FIELDS:
+            raise ValueError(f"unknown incident field {key}")
+        if key in _TIMES and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        elif key == "assigned_to":
+            value = [UUID(v) for v in value]
+        elif key == "escalation_policy_id" and value is not None:
+            value = UUID(value)
+        values[key] = value
+    await insert_alerts(session, projection.incident_id, projection.alerts)
+    await insert_events(session, projection.incident_id, projection.events)
+    if values:
+        sets = ", ".join(f"{k} = :{k}" for k in values)
+        await session.execute(
+            text(
+                f"UPDATE incidents SET {sets}, version = :version, updated_at = now() "  # noqa: S608 - keys are whitelisted
+                "WHERE id = :id AND version < :version"
+            ),
+            {**values, "version": projection.version, "id": UUID(projection.incident_id)},
+        )
+    await notify(
+        session,
+        projection.incident_id,
+        "updated",
+        status=projection.fields.get("status"),
+        events=[e.type for e in projection.events],
+    )
+
+
+async def record_delivery(
+    *,
+    session: AsyncSession,
+    idempotency_key: str,
+    incident_id: str,
+    user_id: str,
+    level: int,
+    channel: str,
+    provider: str,
+    address: str | None,
+    status: str,
+    message: str,
+    error: str | None,
+    provider_id: str | None,
+    at: datetime,
+    event: TimelineEventIn,
+) -> tuple[str, bool]:
+    """Write a delivery-log row and its timeline event once; return (id, newly written)."""
+    row_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:notification:{idempotency_key}")
+    stmt = (
+        insert(Notification)
+        .values(
+            id=row_id,
+            idempotency_key=idempotency_key,
+            incident_id=UUID(incident_id),
+            user_id=UUID(user_id),
+            level=level,
+            channel=channel,
+            provider=provider,
+            address=address,
+            status=status,
+            attempt=1,
+            provider_id=provider_id,
+            message=message,
+            error=error,
+            created_at=at,
+            sent_at=at if status in ("sent", "delivered") else None,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Notification.id)
+    )
+    written = await session.scalar(stmt) is not None
+    if written:
+        await insert_events(session, incident_id, [event])
+        await notify(session, incident_id, "notified", channel=channel, status=status)
+    return str(row_id), written

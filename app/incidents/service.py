@@ -1,0 +1,250 @@
+"""Incidents: reads from the projection, and every change sent to the incident's workflow."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from app.catalog.models import Service
+from app.config import Settings
+from app.db import SessionMaker
+from app.errors import Problem, conflict, not_found
+from app.incidents.models import (
+    Alert,
+    Incident,
+    IncidentPublic,
+    Notification,
+    TimelineEvent,
+)
+from app.temporal import workflow_url
+from workflows.incident_types import INVALID_TRANSITION, ActionIn, AlertIn, IncidentInput
+
+WORKFLOW = "IncidentWorkflow"
+UPDATE_TIMEOUT = timedelta(seconds=15)
+
+
+def workflow_id_for(routing_key: str, dedup_key: str) -> str:
+    """Return the incident workflow id: identical alerts of a service coalesce into one."""
+    return f"incident:{routing_key}:{dedup_key}"
+
+
+def public(incident: Incident, settings: Settings) -> IncidentPublic:
+    """Return the API view of an incident, with its link to the Temporal Web UI."""
+    data = incident.model_dump()
+    data["temporal_url"] = workflow_url(settings, incident.workflow_id, incident.run_id)
+    return IncidentPublic.model_validate(data)
+
+
+# --- opening ------------------------------------------------------------------------------
+
+
+async def signal_alert(
+    *, client: Client, settings: Settings, service: Service, alert: AlertIn
+) -> str:
+    """Hand an alert to its incident's workflow (signal-with-start); durable when it returns.
+
+    Returns the workflow id. A new run opens a new incident; a running one gets the alert.
+    """
+    wid = workflow_id_for(service.routing_key, alert.dedup_key)
+    await client.start_workflow(
+        WORKFLOW,
+        IncidentInput(
+            incident_id=str(uuid.uuid4()), service_id=str(service.id), dedup_key=alert.dedup_key
+        ),
+        id=wid,
+        task_queue=settings.temporal_task_queue,
+        start_signal="alerts",
+        start_signal_args=[[alert]],
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"{service.name}: {alert.summary}"[:400],
+    )
+    return wid
+
+
+async def wait_for_incident(
+    *, sessionmaker: SessionMaker, workflow_id: str, since: datetime, timeout: float = 5.0
+) -> Incident | None:
+    """Wait until the workflow has written its incident row (or give up after `timeout`)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with sessionmaker() as session:
+            found = await session.scalar(
+                select(Incident)
+                .where(Incident.workflow_id == workflow_id, Incident.created_at >= since)
+                .order_by(Incident.created_at.desc())
+                .limit(1)
+            )
+        if found is not None or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
+# --- actions ------------------------------------------------------------------------------
+
+
+async def act(*, client: Client, incident: Incident, update: str, arg: ActionIn) -> dict[str, Any]:
+    """Send an Update to the incident's workflow and return its result (the live view)."""
+    arg.incident_id = str(incident.id)
+    handle = client.get_workflow_handle(
+        incident.workflow_id, first_execution_run_id=incident.run_id
+    )
+    try:
+        result = await asyncio.wait_for(
+            handle.execute_update(update, arg, result_type=dict), UPDATE_TIMEOUT.total_seconds()
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == INVALID_TRANSITION:
+            raise conflict(cause.message, incident_status=incident.status) from exc
+        raise Problem(
+            422, "Action failed", str(cause or exc), type_="/problems/action-failed"
+        ) from exc
+    except RPCError as exc:
+        raise _rpc_problem(exc, incident) from exc
+    except TimeoutError as exc:
+        raise Problem(
+            503,
+            "Service unavailable",
+            "the incident's workflow did not answer in time; no worker may be running",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return result  # type: ignore[no-any-return]
+
+
+def _rpc_problem(exc: RPCError, incident: Incident) -> Problem:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        # The workflow has completed: the incident is resolved (the projection may lag).
+        return conflict("the incident is resolved", incident_status="resolved")
+    if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return Problem(
+            429,
+            "Too many requests",
+            "too many actions on this incident at once; retry",
+            headers={"Retry-After": "1"},
+        )
+    return Problem(
+        503, "Service unavailable", f"Temporal: {exc.message}", headers={"Retry-After": "5"}
+    )
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+async def get(*, session: AsyncSession, incident_id: UUID) -> Incident:
+    """Return an incident or raise 404."""
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        raise not_found("incident", incident_id)
+    return incident
+
+
+def encode_cursor(incident: Incident) -> str:
+    """Return an opaque cursor after `incident` in list order (newest first)."""
+    raw = json.dumps(
+        [incident.created_at.isoformat() if incident.created_at else None, incident.number]
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        created, number = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(created), int(number)
+    except (ValueError, TypeError) as exc:
+        raise Problem(
+            422,
+            "Invalid request",
+            "cursor is not valid",
+            type_="/problems/validation",
+            errors=[{"field": "query.cursor", "message": "not a cursor"}],
+        ) from exc
+
+
+async def list_incidents(
+    *,
+    session: AsyncSession,
+    status: list[str] | None = None,
+    service_id: UUID | None = None,
+    assigned_to: UUID | None = None,
+    since: datetime | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Incident], str | None]:
+    """Return a page of incidents, newest first, and the cursor of the next page."""
+    query = select(Incident)
+    if status:
+        query = query.where(Incident.status.in_(status))
+    if service_id:
+        query = query.where(Incident.service_id == service_id)
+    if assigned_to:
+        query = query.where(Incident.assigned_to.contains([assigned_to]))
+    if since:
+        query = query.where(Incident.created_at >= since)
+    if q:
+        like = f"%{q}%"
+        conds = [Incident.title.ilike(like), Incident.dedup_key.ilike(like)]
+        if q.lstrip("#").isdigit():
+            conds.append(Incident.number == int(q.lstrip("#")))
+        query = query.where(or_(*conds))
+    if cursor:
+        created, number = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Incident.created_at < created,
+                (Incident.created_at == created) & (Incident.number < number),
+            )
+        )
+    rows = list(
+        (
+            await session.scalars(
+                query.order_by(Incident.created_at.desc(), Incident.number.desc()).limit(limit + 1)
+            )
+        ).all()
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def alerts(*, session: AsyncSession, incident_id: UUID) -> list[Alert]:
+    """Return an incident's alerts, oldest first."""
+    await get(session=session, incident_id=incident_id)
+    rows = await session.scalars(
+        select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.received_at, Alert.id)
+    )
+    return list(rows.all())
+
+
+async def timeline(*, session: AsyncSession, incident_id: UUID) -> list[TimelineEvent]:
+    """Return an incident's timeline in order."""
+    await get(session=session, incident_id=incident_id)
+    rows = await session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(TimelineEvent.at, TimelineEvent.position, TimelineEvent.seq)
+    )
+    return list(rows.all())
+
+
+async def notifications(
+    *, session: AsyncSession, incident_id: UUID | None, user_id: UUID | None, limit: int = 200
+) -> list[Notification]:
+    """Return delivery-log rows, newest first."""
+    query = select(Notification).order_by(Notification.created_at.desc()).limit(limit)
+    if incident_id:
+        query = query.where(Notification.incident_id == incident_id)
+    if user_id:
+        query = query.where(Notification.user_id == user_id)
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,339 @@
+"""The incident workflow's machinery: escalation, transitions, notification chains, projection.
+
+A mixin of IncidentWorkflow, kept apart so each file reads on its own. Deterministic, no I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from workflows import incident_state as rules
+from workflows.incident_types import (
+    Actor,
+    AlertIn,
+    Chain,
+    DeliveryResult,
+    IncidentInput,
+    IncidentState,
+    PagedLevel,
+    PageLevel,
+    Projection,
+    SendNotification,
+    TimelineEventIn,
+)
+from workflows.search_attributes import (
+    ESCALATION_LEVEL,
+    INCIDENT_NUMBER,
+    INCIDENT_STATUS,
+    SERVICE_NAME,
+    SEVERITY,
+)
+
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+DB_TIMEOUT = timedelta(seconds=30)
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=5,
+    non_retryable_error_types=["PermanentDeliveryError"],
+)
+
+
+class IncidentEngine:
+    """State transitions and side effects shared by the workflow's run loop and its Updates."""
+
+    s: IncidentState
+    _inbox: list[AlertIn]
+    _dirty: bool
+    _tasks: dict[int, asyncio.Task[None]]
+    _opened: bool
+    _events: list[TimelineEventIn]
+    _alerts: list[AlertIn]
+    _projected: dict[str, object] | None
+    _override_targets: list[str] | None
+    _stopped: set[int]  # page ids whose notification chains were stopped
+    _sending: int  # notification sends under way; let them finish before closing the run
+
+    # --- escalation -------------------------------------------------------------------------
+
+    async def _page_current_level(self) -> None:
+        s = self.s
+        assert s.policy is not None
+        s.pending_page = False
+        level = s.policy.levels[s.level_index]
+        targets = level.targets
+        if self._override_targets is not None:
+            targets = [rules.user_target(u) for u in self._override_targets]
+            self._override_targets = None
+        await self._flush()
+        s.seq += 1
+        paged = await workflow.execute_activity(
+            "page_level",
+            PageLevel(
+                incident_id=s.incident_id,
+                level=s.level_index + 1,
+                targets=targets,
+                urgency=s.urgency,
+                page_key=f"{s.incident_id}:page{s.seq}",
+                position=s.seq,
+                at=workflow.now(),
+            ),
+            result_type=PagedLevel,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"page level {s.level_index + 1}",
+        )
+        if s.status != "triggered" or s.pending_page:
+            return  # acknowledged, resolved or re-routed while we resolved the targets
+        if not paged.users:
+            self._event("level_empty", Actor(), level=s.level_index + 1, reasons=paged.unresolved)
+            self._advance(reason="level resolved to nobody")
+            return
+        s.assigned_to = [u.user_id for u in paged.users]
+        for user in paged.users:
+            chain = Chain(
+                page_id=s.seq,
+                user_id=user.user_id,
+                level=s.level_index + 1,
+                started_at=workflow.now(),
+                steps=user.steps,
+            )
+            s.seq += 1
+            s.chains.append(chain)
+            self._start_chain(chain)
+        s.level_deadline = workflow.now() + timedelta(seconds=level.delay_seconds)
+        self._upsert_search_attributes()
+
+    def _advance(self, *, reason: str) -> None:
+        s = self.s
+        index, cycle = rules.next_level(s, wrap=False)
+        if (index, cycle) == (s.level_index, s.cycle):
+            s.level_deadline = None
+            if not s.escalation_exhausted:
+                s.escalation_exhausted = True
+                self._event("escalation_exhausted", Actor(), level=s.level_index + 1)
+            return
+        s.level_index, s.cycle = index, cycle
+        s.pending_page = True
+        self._event("escalated", Actor(), level=index + 1, reason=reason, cycle=cycle)
+
+    def _on_deadlines(self, now: datetime) -> None:
+        s = self.s
+        if s.status == "resolved":
+            return
+        if s.auto_resolve_deadline and now >= s.auto_resolve_deadline:
+            self._resolve(Actor(), "auto-resolved after the service's auto-resolve timeout")
+            return
+        if s.snoozed_until and now >= s.snoozed_until:
+            self._retrigger(Actor(), reason="snooze ended")
+            return
+        if s.status == "acknowledged" and s.ack_deadline and now >= s.ack_deadline:
+            self._retrigger(Actor(), reason="acknowledgement timed out")
+            return
+        if s.status == "triggered" and s.level_deadline and now >= s.level_deadline:
+            self._cancel_chains()
+            self._advance(reason="not acknowledged in time")
+
+    # --- transitions ------------------------------------------------------------------------
+
+    def _acknowledge(self, actor: Actor) -> None:
+        s = self.s
+        self._cancel_chains()
+        s.status, s.acknowledged_at, s.acknowledged_by = "acknowledged", workflow.now(), actor.id
+        s.level_deadline = None
+        if s.ack_timeout_seconds:
+            s.ack_deadline = workflow.now() + timedelta(seconds=s.ack_timeout_seconds)
+        self._event("acknowledged", actor)
+        self._upsert_search_attributes()
+
+    def _resolve(self, actor: Actor, note: str | None) -> None:
+        s = self.s
+        self._cancel_chains()
+        s.status, s.resolved_at, s.resolved_by = "resolved", workflow.now(), actor.id
+        s.level_deadline = s.ack_deadline = s.snoozed_until = None
+        s.auto_resolve_deadline = None
+        self._event("resolved", actor, **({"note": note} if note else {}))
+        self._dirty = True
+        self._upsert_search_attributes()
+
+    def _retrigger(self, actor: Actor, *, reason: str) -> None:
+        s = self.s
+        if s.status == "acknowledged":
+            self._event("unacknowledged", actor, reason=reason)
+        s.status = "triggered"
+        s.acknowledged_at = s.acknowledged_by = None
+        s.snoozed_until = s.ack_deadline = None
+        s.escalation_exhausted = False
+        s.pending_page = True
+        self._dirty = True
+        self._upsert_search_attributes()
+
+    def _take_alerts(self) -> None:
+        if not self._inbox:
+            return
+        batch, self._inbox = self._inbox, []
+        triggers = [a for a in batch if a.action == "trigger"]
+        if triggers:
+            self.s.alert_count += len(triggers)
+            self._alerts.extend(triggers)
+            self._event(
+                "alert",
+                triggers[0].actor,
+                count=len(triggers),
+                summary=triggers[-1].summary,
+                alert_ids=[a.id for a in triggers[:10]],
+            )
+        for a in batch:
+            if a.action == "acknowledge" and self.s.status == "triggered":
+                self._acknowledge(a.actor)
+            elif a.action == "resolve" and self.s.status != "resolved":
+                self._resolve(a.actor, a.summary or None)
+
+    # --- notification chains ----------------------------------------------------------------
+
+    def _start_chain(self, chain: Chain) -> None:
+        self._tasks[chain.page_id] = asyncio.create_task(self._run_chain(chain))
+
+    def _resume_chains(self) -> None:
+        for chain in self.s.chains:
+            self._start_chain(chain)
+
+    def _cancel_chains(self) -> None:
+        """Stop every pending notification; a send already under way completes and is logged."""
+        self._stopped.update(self._tasks)
+        self._tasks.clear()
+        self.s.chains = []
+
+    async def _run_chain(self, chain: Chain) -> None:
+        s = self.s
+        stopped = lambda: chain.page_id in self._stopped  # noqa: E731
+        while chain.next_step < len(chain.steps) and not stopped():
+            step = chain.steps[chain.next_step]
+            due = chain.started_at + timedelta(seconds=step.delay_seconds)
+            if due > workflow.now():
+                try:
+                    await workflow.wait_condition(
+                        stopped,
+                        timeout=due - workflow.now(),
+                        timeout_summary=f"wait for {step.channel}",
+                    )
+                    return  # stopped while waiting
+                except TimeoutError:
+                    pass
+            self._sending += 1
+            try:
+                await workflow.execute_activity(
+                    "send_notification",
+                    SendNotification(
+                        idempotency_key=f"{s.incident_id}:{chain.page_id}:{chain.next_step}",
+                        position=chain.page_id,
+                        incident_id=s.incident_id,
+                        number=s.number,
+                        title=s.title,
+                        service_name=s.service_name,
+                        severity=s.severity,
+                        user_id=chain.user_id,
+                        level=chain.level,
+                        step=step,
+                        attempt_at=workflow.now(),
+                    ),
+                    result_type=DeliveryResult,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=SEND_RETRY,
+                    summary=f"notify via {step.channel}",
+                )
+            except ActivityError:
+                # A channel that keeps failing must not stop the chain or the escalation: the
+                # failure is in the delivery log, and the next step (or level) goes on.
+                workflow.logger.warning("notification step failed", exc_info=True)
+            finally:
+                self._sending -= 1
+            chain.next_step += 1
+        self._tasks.pop(chain.page_id, None)
+        if chain in s.chains:
+            s.chains.remove(chain)
+
+    # --- projection, timeline, search attributes --------------------------------------------
+
+    def _new_event(self, type_: str, actor: Actor, **detail: object) -> TimelineEventIn:
+        self.s.seq += 1
+        return TimelineEventIn(
+            id=f"{self.s.incident_id}:{self.s.seq}",
+            at=workflow.now(),
+            position=self.s.seq,
+            type=type_,
+            actor=actor,
+            detail=detail,
+        )
+
+    def _event(self, type_: str, actor: Actor, **detail: object) -> None:
+        self._events.append(self._new_event(type_, actor, **detail))
+        self._dirty = True  # every recorded change may move a deadline: the main loop re-plans
+
+    async def _flush(self) -> None:
+        """Write what changed since the last flush to PostgreSQL (one activity)."""
+        if not self._opened:
+            return
+        fields = rules.projection_fields(self.s)
+        if not self._events and not self._alerts and fields == self._projected:
+            return
+        self.s.version += 1
+        events, alerts = self._events, self._alerts
+        self._events, self._alerts = [], []
+        self._projected = fields
+        await workflow.execute_activity(
+            "record_incident",
+            Projection(
+                incident_id=self.s.incident_id,
+                version=self.s.version,
+                fields=fields,
+                events=events,
+                alerts=alerts,
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=", ".join(e.type for e in events) or "update",
+        )
+
+    def _upsert_search_attributes(self) -> None:
+        s = self.s
+        workflow.upsert_search_attributes(
+            [
+                INCIDENT_NUMBER.value_set(s.number),
+                INCIDENT_STATUS.value_set(s.status),
+                SERVICE_NAME.value_set(s.service_name),
+                SEVERITY.value_set(s.severity),
+                ESCALATION_LEVEL.value_set(s.level_index + 1),
+            ]
+        )
+        workflow.set_current_details(rules.details_markdown(s))
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self.s.max_history_events
+        )
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._sending
+        )
+        await self._flush()
+        workflow.continue_as_new(
+            IncidentInput(
+                incident_id=self.s.incident_id,
+                service_id=self.s.service_id,
+                dedup_key=self.s.dedup_key,
+                carried=self.s,
+                carried_alerts=self._inbox,
+                max_history_events=self.s.max_history_events,
+            )
+        )
