@@ -59,14 +59,14 @@ def migrate(url: str) -> None:
     """Apply every migration up to head."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
 
 
-def head_revision() -> str | None:
-    """Return the newest migration revision in the source tree."""
+def head_revisions() -> set[str]:
+    """Return the newest migration revision(s) in the source tree."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+    return set(ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads())
 
 
 class NotMigratedError(RuntimeError):
@@ -75,14 +75,14 @@ class NotMigratedError(RuntimeError):
 
 async def check_migrated(engine: AsyncEngine) -> None:
     """Refuse to run on a database whose schema is not at the code's head revision."""
-    head = head_revision()
+    heads = head_revisions()
     async with engine.connect() as conn:
         exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
-        current = (
-            await conn.scalar(text("SELECT version_num FROM alembic_version")) if exists else None
-        )
-    if current != head:
+        current: set[str] = set()
+        if exists:
+            current = set(await conn.scalars(text("SELECT version_num FROM alembic_version")))
+    if current != heads:
         raise NotMigratedError(
-            f"the database is at migration {current or 'none'} but the code needs {head}: "
-            "run `pagefree migrate` first"
+            f"the database is at migration {', '.join(sorted(current)) or 'none'} but the code "
+            f"needs {', '.join(sorted(heads))}: run `pagefree migrate` first"
         )

@@ -58,18 +58,28 @@ async def signal_alert(
     Returns the workflow id. A new run opens a new incident; a running one gets the alert.
     """
     wid = workflow_id_for(service.routing_key, alert.dedup_key)
-    await client.start_workflow(
-        WORKFLOW,
-        IncidentInput(
-            incident_id=str(uuid.uuid4()), service_id=str(service.id), dedup_key=alert.dedup_key
-        ),
-        id=wid,
-        task_queue=settings.temporal_task_queue,
-        start_signal="alerts",
-        start_signal_args=[[alert]],
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        static_summary=f"{service.name}: {alert.summary}"[:400],
+    start = IncidentInput(
+        incident_id=str(uuid.uuid4()), service_id=str(service.id), dedup_key=alert.dedup_key
     )
+    try:
+        await client.start_workflow(
+            WORKFLOW,
+            start,
+            id=wid,
+            task_queue=settings.temporal_task_queue,
+            start_signal="alerts",
+            start_signal_args=[[alert]],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"{service.name}: {alert.summary}"[:400],
+        )
+    except RPCError as exc:
+        # Never answer "accepted" for an alert Temporal did not durably take.
+        raise Problem(
+            503,
+            "Service unavailable",
+            f"Temporal did not accept the alert: {exc.message}",
+            headers={"Retry-After": "5"},
+        ) from exc
     return wid
 
 

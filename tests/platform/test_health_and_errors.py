@@ -51,3 +51,22 @@ async def test_audit_log_rejects_updates_and_deletes(database_url: str) -> None:
         for statement in ("UPDATE audit_events SET action = 'y'", "DELETE FROM audit_events"):
             with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
                 conn.execute(statement)
+
+
+async def test_opening_an_incident_while_temporal_is_down_is_503_not_accepted(
+    client: httpx.AsyncClient,
+    sessionmaker,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from app.identity.models import Role
+    from tests import incident_helpers as h
+    from tests.factories import login
+
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(60, a)]))
+    me = await login(sessionmaker, role=Role.responder)
+    response = await client.post(
+        "/api/v1/incidents", json={"service_id": str(svc.id), "title": "x"}, headers=me.headers
+    )
+    body = assert_problem(response, 503)
+    assert response.headers["retry-after"] == "5" and "Temporal" in body["detail"]
