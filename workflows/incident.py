@@ -59,6 +59,8 @@ class IncidentWorkflow(IncidentEngine):
         self._override_targets: list[str] | None = None
         self._stopped: set[int] = set()
         self._sending = 0
+        self._changes = 0  # counts recorded changes; _flushed_changes trails it
+        self._flushed_changes = 0
 
     # --- signals, queries, updates ----------------------------------------------------------
 
@@ -83,7 +85,7 @@ class IncidentWorkflow(IncidentEngine):
         await self._wait_opened()
         if self.s.status == "triggered":
             self._acknowledge(inp.actor)
-            await self._flush()
+            await self._projected_soon()
         return rules.view(self.s)
 
     @acknowledge.validator
@@ -98,7 +100,7 @@ class IncidentWorkflow(IncidentEngine):
         await self._wait_opened()
         if self.s.status != "resolved":
             self._resolve(inp.actor, inp.note)
-            await self._flush()
+            await self._projected_soon()
         return rules.view(self.s)
 
     @resolve.validator
@@ -133,7 +135,7 @@ class IncidentWorkflow(IncidentEngine):
             self._event("reassigned", inp.actor, user_ids=users)
             self._override_targets = users
         self._retrigger(inp.actor, reason="reassigned")
-        await self._flush()
+        await self._projected_soon()
         return rules.view(self.s)
 
     @reassign.validator
@@ -152,7 +154,7 @@ class IncidentWorkflow(IncidentEngine):
         self._retrigger(inp.actor, reason="escalated")
         self.s.level_index, self.s.cycle = rules.next_level(self.s, wrap=True)
         self._event("escalated", inp.actor, level=self.s.level_index + 1, manual=True)
-        await self._flush()
+        await self._projected_soon()
         return rules.view(self.s)
 
     @escalate.validator
@@ -170,7 +172,7 @@ class IncidentWorkflow(IncidentEngine):
         self.s.snoozed_until = workflow.now() + timedelta(seconds=inp.seconds)
         self.s.ack_deadline = None
         self._event("snoozed", inp.actor, until=self.s.snoozed_until.isoformat())
-        await self._flush()
+        await self._projected_soon()
         return rules.view(self.s)
 
     @snooze.validator
@@ -186,7 +188,7 @@ class IncidentWorkflow(IncidentEngine):
         """Add a note to the timeline."""
         await self._wait_opened()
         self._event("note", inp.actor, body=inp.body)
-        await self._flush()
+        await self._projected_soon()
         return rules.view(self.s)
 
     @add_note.validator

@@ -38,6 +38,8 @@ DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 DB_TIMEOUT = timedelta(seconds=30)
+# How long an Update waits for its change to reach PostgreSQL before answering anyway.
+PROJECTION_WAIT = timedelta(seconds=3)
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     maximum_interval=timedelta(seconds=60),
@@ -60,6 +62,8 @@ class IncidentEngine:
     _override_targets: list[str] | None
     _stopped: set[int]  # page ids whose notification chains were stopped
     _sending: int  # notification sends under way; let them finish before closing the run
+    _changes: int
+    _flushed_changes: int
 
     # --- escalation -------------------------------------------------------------------------
 
@@ -275,14 +279,36 @@ class IncidentEngine:
 
     def _event(self, type_: str, actor: Actor, **detail: object) -> None:
         self._events.append(self._new_event(type_, actor, **detail))
+        self._changes += 1
         self._dirty = True  # every recorded change may move a deadline: the main loop re-plans
 
+    async def _projected_soon(self) -> None:
+        """Let the run loop write this Update's change, so the caller reads what it did.
+
+        Bounded: an Update never waits on PostgreSQL longer than PROJECTION_WAIT; during an
+        outage it answers from the workflow's state and the projection catches up later.
+        """
+        mine = self._changes
+        try:
+            await workflow.wait_condition(
+                lambda: self._flushed_changes >= mine,
+                timeout=PROJECTION_WAIT,
+                timeout_summary="projection",
+            )
+        except TimeoutError:
+            workflow.logger.warning("projection is behind; answering from workflow state")
+
     async def _flush(self) -> None:
-        """Write what changed since the last flush to PostgreSQL (one activity)."""
+        """Write what changed since the last flush to PostgreSQL (one activity).
+
+        Only the run loop calls this, so projection writes never race each other.
+        """
         if not self._opened:
             return
+        upto = self._changes
         fields = rules.projection_fields(self.s)
         if not self._events and not self._alerts and fields == self._projected:
+            self._flushed_changes = upto
             return
         self.s.version += 1
         events, alerts = self._events, self._alerts
@@ -301,6 +327,7 @@ class IncidentEngine:
             retry_policy=DB_RETRY,
             summary=", ".join(e.type for e in events) or "update",
         )
+        self._flushed_changes = max(self._flushed_changes, upto)
 
     def _upsert_search_attributes(self) -> None:
         s = self.s
@@ -323,6 +350,7 @@ class IncidentEngine:
         )
 
     async def _continue_as_new(self) -> None:
+        await self._flush()  # Updates in flight wait for this before they finish
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self._sending
         )
