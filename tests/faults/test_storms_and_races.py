@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from app.config import Settings
 from app.db import SessionMaker
 from app.identity.models import Role
+from app.incidents import service as incidents
 from app.temporal import LazyClient, connect
 from tests import incident_helpers as h
 from tests.factories import login
@@ -78,6 +80,13 @@ async def test_concurrent_acknowledge_and_resolve_have_one_consistent_outcome(
                                                               "title": "race"},
                                   headers=responders[0].headers)  # fmt: skip
             inc = made.json()
+            if made.status_code == 202:  # a slow worker start: the incident opens a bit later
+                row = await incidents.wait_for_incident(
+                    sessionmaker=sessionmaker, workflow_id=inc["workflow_id"],
+                    since=datetime.now(UTC) - timedelta(minutes=1), timeout=30,
+                )  # fmt: skip
+                assert row is not None
+                inc = {"id": str(row.id)}
             await h.eventually(lambda: h.paged_users(sessionmaker, inc["id"]), timeout=20)
             calls = [
                 api.post(f"/api/v1/incidents/{inc['id']}/{action}", headers=who.headers)
