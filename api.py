@@ -19,6 +19,9 @@ from app.db import check_migrated, make_engine, make_sessionmaker
 from app.escalation.routes import router as escalation_router
 from app.identity.routes import router as identity_router
 from app.incidents.routes import router as incidents_router
+from app.ingest.receivers import router as ingest_receivers
+from app.ingest.routes import router as ingest_router
+from app.schedules.routes import router as schedules_router
 from app.temporal import LazyClient
 
 log = structlog.get_logger("pagefree.api")
@@ -89,6 +92,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(escalation_router)
     app.include_router(catalog_router)
     app.include_router(incidents_router)
+    app.include_router(ingest_router)
+    app.include_router(ingest_receivers)
+    app.include_router(schedules_router)
     return app
 
 

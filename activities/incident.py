@@ -70,6 +70,8 @@ class IncidentActivities:
                 )
             except Problem as exc:
                 raise _missing(exc) from exc
+            # The integration's severity mapping may choose the urgency; else the service's.
+            urgency = inp.alerts[0].urgency or service.urgency
             number = await projection.open_incident(
                 session=session,
                 incident_id=inp.incident_id,
@@ -79,7 +81,7 @@ class IncidentActivities:
                 dedup_key=inp.dedup_key,
                 title=inp.title,
                 severity=inp.severity,
-                urgency=service.urgency,
+                urgency=urgency,
                 policy_id=str(policy.id),
                 opened_at=inp.opened_at,
                 alerts=inp.alerts,
@@ -89,7 +91,7 @@ class IncidentActivities:
         return OpenedIncident(
             number=number,
             service_name=service.name,
-            urgency=service.urgency,
+            urgency=urgency,
             policy=policy_snapshot(policy),
             ack_timeout_seconds=service.acknowledgement_timeout_seconds,
             auto_resolve_seconds=service.auto_resolve_timeout_seconds,

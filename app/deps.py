@@ -42,7 +42,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a 2xx means the change is stored
+# and the next request sees it (the default runs the commit after the response).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -5,14 +5,23 @@ from app.catalog.models import Service
 from app.escalation.models import EscalationPolicy
 from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
+from app.ingest.models import IngestDelivery, IngestSignature, Integration
+from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
 
 __all__ = [
     "Alert",
     "ApiToken",
     "AuditEvent",
+    "CalendarFeed",
     "EscalationPolicy",
     "Incident",
+    "IngestDelivery",
+    "IngestSignature",
+    "Integration",
     "Notification",
+    "Schedule",
+    "ScheduleOverride",
+    "ScheduleSwap",
     "Service",
     "Team",
     "TeamMember",

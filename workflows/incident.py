@@ -11,25 +11,29 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows import incident_state as rules
 from workflows.incident_engine import DB_RETRY, DB_TIMEOUT, IncidentEngine
-from workflows.incident_types import (
-    INVALID_TRANSITION,
-    ActionIn,
-    AlertIn,
-    IncidentInput,
-    IncidentState,
-    IncidentView,
-    LoadPolicy,
-    NoteIn,
-    OpenedIncident,
-    OpenIncident,
-    PolicySnapshot,
-    ReassignIn,
-    ResolveIn,
-    SnoozeIn,
-    TimelineEventIn,
-)
+
+# Plain data types and pure functions: imported once, outside the sandbox,
+# instead of again for every workflow run (that cost ~25 ms and ~700 KiB each).
+with workflow.unsafe.imports_passed_through():
+    from workflows import incident_state as rules
+    from workflows.incident_types import (
+        INVALID_TRANSITION,
+        ActionIn,
+        AlertIn,
+        IncidentInput,
+        IncidentState,
+        IncidentView,
+        LoadPolicy,
+        NoteIn,
+        OpenedIncident,
+        OpenIncident,
+        PolicySnapshot,
+        ReassignIn,
+        ResolveIn,
+        SnoozeIn,
+        TimelineEventIn,
+    )
 
 MAX_SNOOZE = timedelta(days=7)
 

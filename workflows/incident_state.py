@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from workflows.incident_types import IncidentState, IncidentView, Target
+from workflows.incident_types import AlertIn, IncidentState, IncidentView, Target
 
 
 def view(s: IncidentState) -> IncidentView:
@@ -113,3 +113,17 @@ def details_markdown(s: IncidentState) -> str:
     if s.assigned_to:
         lines.append(f"- paged users: {len(s.assigned_to)}")
     return "\n".join(lines)
+
+
+def chunks(alerts: list[AlertIn], max_count: int, max_bytes: int) -> list[list[AlertIn]]:
+    """Split alerts, in order, into chunks of at most `max_count` and about `max_bytes`."""
+    out: list[list[AlertIn]] = []
+    size = 0
+    for alert in alerts:
+        n = len(alert.model_dump_json())
+        if not out or len(out[-1]) >= max_count or (out[-1] and size + n > max_bytes):
+            out.append([])
+            size = 0
+        out[-1].append(alert)
+        size += n
+    return out

@@ -58,6 +58,11 @@ class AlertIn(BaseModel):
     received_at: datetime
     integration_id: str | None = None
     actor: Actor = Field(default_factory=Actor)
+    # Stable identity of the alert within its incident (an Alertmanager fingerprint): a later
+    # event with the same key updates that alert's row instead of adding one.
+    alert_key: str | None = None
+    # The urgency the integration's severity mapping chose (the service's when None).
+    urgency: Urgency | None = None
 
 
 class NotificationStep(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,24 +20,43 @@ from app.escalation.models import (
     TargetType,
 )
 from app.identity.models import Team, User
+from app.schedules import service as schedules
+from app.schedules.models import LayerIn, ScheduleCreate
 
 
 async def seed_catalog(*, session: AsyncSession, users: Sequence[User], actor: Actor) -> list[str]:
     """Create the demo escalation policy and service; return lines to show the user."""
-    bob = users[1]
+    bob, carol = users[1], users[2]
     team = await session.scalar(select(Team).where(func.lower(Team.name) == "platform"))
     if team is None:
         raise LookupError("the demo team Platform must exist before the catalog is seeded")
+    primary = await schedules.create_schedule(
+        session=session,
+        schedule_in=ScheduleCreate(
+            name="Checkout primary",
+            description="Bob and Carol take turns, a week each, handing off Mondays at 10:00",
+            timezone="America/New_York",
+            layers=[
+                LayerIn(
+                    name="Weekly",
+                    start=datetime(2026, 1, 5, 10, 0),
+                    rotation_length=timedelta(weeks=1),
+                    users=[bob.id, carol.id],
+                )
+            ],
+        ),
+        actor=actor,
+    )
     policy = await escalation.create_policy(
         session=session,
         policy_in=EscalationPolicyCreate(
             name="Checkout on-call",
-            description="Bob first, then the whole Platform team",
+            description="Whoever is on call for Checkout primary, then the Platform team",
             repeat=1,
             levels=[
                 EscalationLevel(
                     delay=timedelta(minutes=5),
-                    targets=[EscalationTarget(type=TargetType.user, id=bob.id)],
+                    targets=[EscalationTarget(type=TargetType.schedule, id=primary.id)],
                 ),
                 EscalationLevel(
                     delay=timedelta(minutes=10),
@@ -62,6 +81,7 @@ async def seed_catalog(*, session: AsyncSession, users: Sequence[User], actor: A
         actor=actor,
     )
     return [
-        f"  escalation policy: {policy.name} ({bob.name}, then team {team.name})",
+        f"  schedule: {primary.name} ({bob.name} and {carol.name}, weekly)",
+        f"  escalation policy: {policy.name} ({primary.name}, then team {team.name})",
         f"  service: {svc.name} (routing key {svc.routing_key})",
     ]

@@ -26,8 +26,7 @@ from app.escalation.models import (
     levels_to_json,
 )
 from app.identity.models import Team, User
-
-SCHEDULES_NOT_YET = "schedule targets arrive with on-call schedules (not yet supported)"
+from app.schedules.models import Schedule
 
 
 def policy_public(policy: EscalationPolicy) -> EscalationPolicyPublic:
@@ -59,7 +58,7 @@ async def _check_levels(
     """Refuse delays below the configured minimum and targets that do not exist."""
     errors: list[dict[str, Any]] = []
     minimum = settings.min_escalation_delay
-    wanted: dict[TargetType, set[UUID]] = {TargetType.user: set(), TargetType.team: set()}
+    wanted: dict[TargetType, set[UUID]] = {t: set() for t in TargetType}
     for i, level in enumerate(levels):
         if level.delay < minimum:
             errors.append(
@@ -83,11 +82,26 @@ async def _check_levels(
         if teams
         else set()
     )
+    schedules = wanted[TargetType.schedule]
+    # FOR SHARE: a schedule cannot be deleted between this check and the policy's commit.
+    found_schedules = (
+        set(
+            (
+                await session.scalars(
+                    select(Schedule.id).where(Schedule.id.in_(schedules)).with_for_update(read=True)
+                )
+            ).all()
+        )
+        if schedules
+        else set()
+    )
     for i, level in enumerate(levels):
         for j, t in enumerate(level.targets):
             field = f"levels.{i}.targets.{j}"
-            if t.type == TargetType.schedule:
-                errors.append({"field": f"{field}.type", "message": SCHEDULES_NOT_YET})
+            if t.type == TargetType.schedule and t.id not in found_schedules:
+                errors.append(
+                    {"field": f"{field}.id", "message": f"schedule {t.id} does not exist"}
+                )
             elif t.type == TargetType.user and t.id not in found_users:
                 errors.append({"field": f"{field}.id", "message": f"user {t.id} does not exist"})
             elif t.type == TargetType.team and t.id not in found_teams:

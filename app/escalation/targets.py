@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.identity.models import TeamMember, User
+from app.schedules import oncall
+from app.schedules.models import Schedule
 from workflows.incident_types import Target
 
 
@@ -52,6 +54,14 @@ async def resolve(*, session: AsyncSession, targets: list[Target], at: datetime)
             for user in members:
                 add(user)
         else:
-            # On-call schedules arrive with the schedules issue; policies cannot target them yet.
-            out.unresolved.append(f"schedule {target.id}: schedules are not supported yet")
+            schedule = await session.get(Schedule, UUID(target.id))
+            if schedule is None:
+                out.unresolved.append(f"schedule {target.id} no longer exists")
+                continue
+            # Whoever is on call at the instant the level fires, not when the incident opened.
+            found = await oncall.who(session=session, schedule=schedule, at=at)
+            if not found.users:
+                out.unresolved.append(f"schedule {schedule.name} has nobody on call")
+            for user in found.users:
+                add(user)
     return out

@@ -167,7 +167,7 @@ async def update_user(
 
 
 async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> None:
-    """Delete a user, their tokens and team memberships; refuse while a policy pages them."""
+    """Delete a user and their tokens; refuse while a policy or a schedule needs them."""
     from app.escalation.models import EscalationPolicy
 
     user = await get_user(session=session, user_id=user_id)
@@ -185,6 +185,13 @@ async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> 
             "remove the user from escalation policies first: " + ", ".join(policies),
             escalation_policies=list(policies),
         )
+    schedules = await _schedules_of(session, user_id)
+    if schedules:
+        raise conflict(
+            "remove the user from schedule layers and upcoming overrides first: "
+            + ", ".join(schedules),
+            schedules=schedules,
+        )
     before = user_public(user)
     await session.delete(user)
     await session.flush()
@@ -196,6 +203,22 @@ async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> 
         entity_id=user_id,
         before=before,
     )
+
+
+async def _schedules_of(session: AsyncSession, user_id: UUID) -> list[str]:
+    """Return the names of schedules whose layers rotate the user or that they will cover."""
+    from app.schedules.models import Schedule, ScheduleOverride
+
+    # Past overrides do not hold a user back: they go with the user (the audit log keeps them).
+    covering = select(ScheduleOverride.schedule_id).where(
+        ScheduleOverride.user_id == user_id, ScheduleOverride.end_at > utcnow()
+    )
+    rows = await session.scalars(
+        select(Schedule.name)
+        .where(Schedule.layers.contains([{"users": [str(user_id)]}]) | Schedule.id.in_(covering))
+        .order_by(Schedule.name)
+    )
+    return list(rows.all())
 
 
 # --- teams ----------------------------------------------------------------------------------

@@ -50,13 +50,24 @@ async def insert_events(
     await session.execute(insert(TimelineEvent).values(rows).on_conflict_do_nothing())
 
 
+def alert_row_id(incident_id: str, alert: AlertIn) -> str:
+    """Return the id of an alert's row: one per event, or one per `alert_key` and incident."""
+    if alert.alert_key is None:
+        return alert.id
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:alert:{incident_id}:{alert.alert_key}"))
+
+
 async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[AlertIn]) -> None:
-    """Insert alert rows; ones already written are skipped."""
+    """Insert alert rows; a repeated id (a retry, or a re-sent keyed alert) updates its row."""
     if not alerts:
         return
-    rows = [
-        {
-            "id": a.id,
+    rows: dict[str, dict[str, Any]] = {}
+    for a in alerts:
+        row_id = alert_row_id(incident_id, a)
+        first = rows.get(row_id)
+        # One statement cannot update a row twice: the latest event of a key wins.
+        rows[row_id] = {
+            "id": row_id,
             "incident_id": UUID(incident_id),
             "action": a.action,
             "summary": a.summary,
@@ -65,11 +76,22 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
             "dedup_key": a.dedup_key,
             "integration_id": a.integration_id,
             "details": _jsonable(a.details),
-            "received_at": a.received_at,
+            "received_at": first["received_at"] if first else a.received_at,
         }
-        for a in alerts
-    ]
-    await session.execute(insert(Alert).values(rows).on_conflict_do_nothing())
+    stmt = insert(Alert).values(list(rows.values()))
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "summary": stmt.excluded.summary,
+                "severity": stmt.excluded.severity,
+                "source": stmt.excluded.source,
+                "details": stmt.excluded.details,
+            },
+            # An id is never moved to another incident.
+            where=Alert.incident_id == stmt.excluded.incident_id,
+        )
+    )
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:

@@ -83,6 +83,49 @@ async def signal_alert(
     return wid
 
 
+HANDOFF_TIMEOUT = timedelta(seconds=10)
+
+
+async def signal_alerts(
+    *, client: Client, settings: Settings, service: Service, dedup_key: str, alerts: list[AlertIn]
+) -> str:
+    """Hand a batch of alerts for one incident to its workflow (signal-with-start).
+
+    Durable when it returns; raises the Temporal error otherwise. Returns the workflow id.
+    """
+    wid = workflow_id_for(service.routing_key, dedup_key)
+    await client.start_workflow(
+        WORKFLOW,
+        IncidentInput(
+            incident_id=str(uuid.uuid4()), service_id=str(service.id), dedup_key=dedup_key
+        ),
+        id=wid,
+        task_queue=settings.temporal_task_queue,
+        start_signal="alerts",
+        start_signal_args=[alerts],
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"{service.name}: {alerts[0].summary}"[:400],
+        rpc_timeout=HANDOFF_TIMEOUT,
+    )
+    return wid
+
+
+async def signal_running(*, client: Client, workflow_id: str, alerts: list[AlertIn]) -> bool:
+    """Signal alerts (acknowledge, resolve) to a running incident; False when there is none.
+
+    A plain signal never starts a run, so an acknowledge for an unknown key opens nothing.
+    """
+    try:
+        await client.get_workflow_handle(workflow_id).signal(
+            "alerts", alerts, rpc_timeout=HANDOFF_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
 async def wait_for_incident(
     *, sessionmaker: SessionMaker, workflow_id: str, since: datetime, timeout: float = 5.0
 ) -> Incident | None:

@@ -291,8 +291,14 @@ async def test_demo_seeds_the_checkout_service_and_its_policy(
     assert policy["name"] == "Checkout on-call" and policy["repeat"] == 1
     assert [lv["delay"] for lv in policy["levels"]] == ["PT5M", "PT10M"]
     targets = [lv["targets"] for lv in policy["levels"]]
-    bob = (await get("/api/v1/users?q=bob"))["data"][0]
+    primary = (await get("/api/v1/schedules?q=checkout primary"))["data"][0]
     assert targets == [
-        [{"type": "user", "id": bob["id"]}],
+        [{"type": "schedule", "id": primary["id"]}],
         [{"type": "team", "id": svc["team_id"]}],
     ]
+    # Level 1 pages whoever the weekly rotation of Bob and Carol has on call.
+    on_call = await get(f"/api/v1/services/{svc['id']}/oncall")
+    assert [u["name"] for u in on_call["levels"][0]["users"]] in (
+        ["Bob Responder"],
+        ["Carol Responder"],
+    )

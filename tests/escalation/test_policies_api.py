@@ -129,8 +129,8 @@ ME = "me"  # replaced by the admin's user id
         ({"levels": [level(60, ("team", MISSING))]}, "levels.0.targets.0.id", "does not exist"),
         (
             {"levels": [level(60, ("user", ME)), level(60, ("schedule", MISSING))]},
-            "levels.1.targets.0.type",
-            "schedule targets arrive with on-call schedules (not yet supported)",
+            "levels.1.targets.0.id",
+            f"schedule {MISSING} does not exist",
         ),
         ({"levels": [level(60, ("user", ME), ("user", ME))]}, "body.levels.0.targets", "twice"),
         ({"levels": [level(0, ("user", ME))]}, "body.levels.0.delay", "greater than zero"),

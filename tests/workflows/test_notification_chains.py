@@ -50,7 +50,10 @@ async def _addresses(sessionmaker: SessionMaker, incident_id: str) -> list[str |
 
 
 async def test_chain_steps_go_out_at_their_delays(
-    ts_env: WorkflowEnvironment, chain_worker: Worker, sessionmaker: SessionMaker, settings: Settings
+    ts_env: WorkflowEnvironment,
+    chain_worker: Worker,
+    sessionmaker: SessionMaker,
+    settings: Settings,
 ) -> None:
     (a,) = await h.users(sessionmaker, 1)
     svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(3600, a)]))
@@ -73,7 +76,10 @@ async def test_chain_steps_go_out_at_their_delays(
 
 
 async def test_ack_cancels_pending_sms_and_voice(
-    ts_env: WorkflowEnvironment, chain_worker: Worker, sessionmaker: SessionMaker, settings: Settings
+    ts_env: WorkflowEnvironment,
+    chain_worker: Worker,
+    sessionmaker: SessionMaker,
+    settings: Settings,
 ) -> None:
     (a,) = await h.users(sessionmaker, 1)
     svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(3600, a)]))
@@ -88,11 +94,16 @@ async def test_ack_cancels_pending_sms_and_voice(
 
 
 async def test_escalation_stops_the_previous_levels_chain(
-    ts_env: WorkflowEnvironment, chain_worker: Worker, sessionmaker: SessionMaker, settings: Settings
+    ts_env: WorkflowEnvironment,
+    chain_worker: Worker,
+    sessionmaker: SessionMaker,
+    settings: Settings,
 ) -> None:
     a, b = await h.users(sessionmaker, 2)
     pol = await h.policy(sessionmaker, settings, [h.level(60, a), h.level(3600, b)])
-    handle = await h.send_alert(ts_env.client, settings, await h.service(sessionmaker, pol), h.alert())
+    handle = await h.send_alert(
+        ts_env.client, settings, await h.service(sessionmaker, pol), h.alert()
+    )
     v = await h.opened(handle)
     await ts_env.sleep(61)  # level 2 before a's SMS at 120 s
 

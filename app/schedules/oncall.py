@@ -1,0 +1,189 @@
+"""Who is on call: per schedule, for every schedule, for a service, and a user's shifts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.identity.models import User
+from app.schedules import service as schedules
+from app.schedules.convert import EARLIEST, LATEST, invalid
+from app.schedules.models import Schedule, ScheduleOverride
+from app.schedules.rotation import HORIZON, TooManyShifts, on_call, shifts
+from app.schedules.spec import Rendering
+from app.schedules.views import (
+    GapPublic,
+    LayerShifts,
+    OnCallList,
+    OnCallUser,
+    ScheduleOnCall,
+    ScheduleShifts,
+    ShiftPublic,
+    UserShift,
+    UserShifts,
+)
+
+MAX_RANGE = timedelta(days=366)
+
+
+@dataclass
+class Who:
+    """Who a schedule has on call at an instant (nobody, in a gap), with their shift."""
+
+    schedule: Schedule
+    at: datetime
+    users: list[User] = field(default_factory=list)
+    start: datetime | None = None
+    end: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_instant(value: datetime, field_name: str) -> datetime:
+    """Return a query instant in UTC (naive means UTC); refuse one out of range."""
+    instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST <= instant < LATEST:
+        raise invalid([{"field": field_name, "message": "must lie between 1971 and 2199"}])
+    return instant
+
+
+def check_range(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """Return a query range in UTC; refuse an empty or too long one."""
+    since, until = check_instant(since, "since"), check_instant(until, "until")
+    if until <= since:
+        raise invalid([{"field": "until", "message": "until must be after since"}])
+    if until - since > MAX_RANGE:
+        raise invalid([{"field": "until", "message": "the range may span at most 366 days"}])
+    return since, until
+
+
+async def _names(session: AsyncSession, ids: set[UUID]) -> dict[UUID, User]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(ids)))
+    return {u.id: u for u in rows.all()}
+
+
+async def who(*, session: AsyncSession, schedule: Schedule, at: datetime) -> Who:
+    """Return who `schedule` has on call at `at`."""
+    spec = await schedules.load_spec(
+        session=session, schedule=schedule, since=at - HORIZON, until=at + HORIZON
+    )
+    found = on_call(spec, at)
+    out = Who(schedule=schedule, at=at, start=found.start, end=found.end)
+    if found.user_id is None:
+        out.warnings.append(f"nobody is on call in schedule {schedule.name!r} at {at.isoformat()}")
+        return out
+    user = (await _names(session, {found.user_id})).get(found.user_id)
+    if user is None:
+        out.warnings.append(f"user {found.user_id} is on call but no longer exists")
+    else:
+        out.users.append(user)
+    return out
+
+
+def who_view(found: Who) -> ScheduleOnCall:
+    """Return the API answer for `who`."""
+    return ScheduleOnCall(
+        at=found.at,
+        schedule_id=found.schedule.id,
+        schedule_name=found.schedule.name,
+        timezone=found.schedule.timezone,
+        users=[
+            OnCallUser(id=u.id, name=u.name, start=found.start, end=found.end) for u in found.users
+        ],
+        warnings=found.warnings,
+    )
+
+
+async def all_on_call(
+    *, session: AsyncSession, at: datetime, limit: int = 100, offset: int = 0
+) -> OnCallList:
+    """Return who is on call at `at` in every schedule (a page of them, by name)."""
+    rows, total = await schedules.list_schedules(session=session, limit=limit, offset=offset)
+    data = [who_view(await who(session=session, schedule=s, at=at)) for s in rows]
+    return OnCallList(at=at, data=data, count=total)
+
+
+async def _render(
+    session: AsyncSession, schedule: Schedule, since: datetime, until: datetime
+) -> Rendering:
+    spec = await schedules.load_spec(session=session, schedule=schedule, since=since, until=until)
+    try:
+        return shifts(spec, since, until)
+    except TooManyShifts as exc:
+        raise invalid([{"field": "until", "message": f"{exc}: ask for a shorter range"}]) from None
+
+
+async def schedule_shifts(
+    *, session: AsyncSession, schedule: Schedule, since: datetime, until: datetime
+) -> ScheduleShifts:
+    """Return the final shifts of [since, until), each layer's shifts, and the gaps."""
+    rendered = await _render(session, schedule, since, until)
+    ids = {s.user_id for s in rendered.shifts} | {s.user_id for ls in rendered.layers for s in ls}
+    users = await _names(session, ids)
+
+    def view(items: list) -> list[ShiftPublic]:  # type: ignore[type-arg]
+        return [
+            ShiftPublic(
+                user_id=s.user_id,
+                name=users[s.user_id].name if s.user_id in users else "(deleted user)",
+                start=s.start,
+                end=s.end,
+            )
+            for s in items
+        ]
+
+    warnings = list(rendered.warnings) + [
+        f"nobody is on call from {g.start.isoformat()} to {g.end.isoformat()}"
+        for g in rendered.gaps
+    ]
+    return ScheduleShifts(
+        schedule_id=schedule.id,
+        timezone=schedule.timezone,
+        since=since,
+        until=until,
+        data=view(rendered.shifts),
+        gaps=[GapPublic(start=g.start, end=g.end) for g in rendered.gaps],
+        layers=[
+            LayerShifts(id=row["id"], name=row["name"], shifts=view(ls))
+            for row, ls in zip(schedule.layers, rendered.layers, strict=True)
+        ],
+        warnings=warnings,
+    )
+
+
+async def user_shifts(
+    *, session: AsyncSession, user_id: UUID, since: datetime, until: datetime
+) -> UserShifts:
+    """Return a user's final shifts in every schedule over [since, until), by start."""
+    covering = select(ScheduleOverride.schedule_id).where(
+        ScheduleOverride.user_id == user_id,
+        ScheduleOverride.start_at < until,
+        ScheduleOverride.end_at > since,
+    )
+    rows = await session.scalars(
+        select(Schedule)
+        .where(
+            or_(
+                Schedule.layers.contains([{"users": [str(user_id)]}]),
+                Schedule.id.in_(covering),
+            )
+        )
+        .order_by(Schedule.name)
+    )
+    data: list[UserShift] = []
+    for schedule in rows.all():
+        rendered = await _render(session, schedule, since, until)
+        data += [
+            UserShift(
+                schedule_id=schedule.id, schedule_name=schedule.name, start=s.start, end=s.end
+            )
+            for s in rendered.shifts
+            if s.user_id == user_id
+        ]
+    data.sort(key=lambda s: (s.start, s.schedule_name))
+    return UserShifts(user_id=user_id, since=since, until=until, data=data)

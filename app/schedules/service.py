@@ -1,0 +1,242 @@
+"""On-call schedules: creating, changing and reading schedules and their layers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.audit.models import Actor
+from app.db import utcnow
+from app.errors import Problem, conflict, not_found
+from app.escalation.models import EscalationPolicy
+from app.identity.models import User
+from app.schedules import overrides as override_ops
+from app.schedules.convert import instant_of, invalid, layer_to_json, schedule_public, spec_of
+from app.schedules.handoffs import InvalidRule, compile_rule
+from app.schedules.localtime import zone
+from app.schedules.models import (
+    LayerIn,
+    Schedule,
+    ScheduleCreate,
+    ScheduleOverride,
+    SchedulePublic,
+    ScheduleSwap,
+    ScheduleUpdate,
+)
+from app.schedules.spec import ScheduleSpec
+
+
+async def get_schedule(
+    *, session: AsyncSession, schedule_id: UUID, for_update: bool = False
+) -> Schedule:
+    """Return the schedule or raise 404; `for_update` locks it until the transaction ends."""
+    query = select(Schedule).where(Schedule.id == schedule_id)
+    schedule = await session.scalar(query.with_for_update() if for_update else query)
+    if schedule is None:
+        raise not_found("schedule", schedule_id)
+    return schedule
+
+
+async def list_schedules(
+    *, session: AsyncSession, q: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[Schedule], int]:
+    """Return a page of schedules ordered by name, and the total count."""
+    query = select(Schedule)
+    if q:
+        query = query.where(func.lower(Schedule.name).contains(q.lower(), autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Schedule.name, Schedule.id).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def public(
+    *, session: AsyncSession, schedule: Schedule, now: datetime | None = None
+) -> SchedulePublic:
+    """Return a schedule's public view with its overrides not yet ended, and its swaps."""
+    now = now or utcnow()
+    overrides = await session.scalars(
+        select(ScheduleOverride)
+        .where(ScheduleOverride.schedule_id == schedule.id, ScheduleOverride.end_at > now)
+        .order_by(ScheduleOverride.start_at)
+    )
+    swaps = await session.scalars(
+        select(ScheduleSwap)
+        .where(ScheduleSwap.schedule_id == schedule.id)
+        .order_by(ScheduleSwap.start_at)
+    )
+    return schedule_public(schedule, list(overrides.all()), list(swaps.all()))
+
+
+async def load_spec(
+    *, session: AsyncSession, schedule: Schedule, since: datetime, until: datetime
+) -> ScheduleSpec:
+    """Return the schedule as the resolver's value, with the overrides that touch the range."""
+    overrides = await session.scalars(
+        select(ScheduleOverride).where(
+            ScheduleOverride.schedule_id == schedule.id,
+            ScheduleOverride.start_at < until,
+            ScheduleOverride.end_at > since,
+        )
+    )
+    swaps = await session.scalars(
+        select(ScheduleSwap).where(ScheduleSwap.schedule_id == schedule.id)
+    )
+    return spec_of(schedule, list(overrides.all()), list(swaps.all()))
+
+
+async def _check_layers(session: AsyncSession, layers: list[LayerIn], tz_name: str) -> None:
+    """Refuse unknown users and hand-off rules that fail from the layer's real start."""
+    errors: list[dict[str, Any]] = []
+    wanted = {u for layer in layers for u in layer.users}
+    found = set((await session.scalars(select(User.id).where(User.id.in_(wanted)))).all())
+    tz = zone(tz_name)
+    for i, layer in enumerate(layers):
+        for j, user_id in enumerate(layer.users):
+            if user_id not in found:
+                errors.append(
+                    {"field": f"layers.{i}.users.{j}", "message": f"user {user_id} does not exist"}
+                )
+        try:
+            instant_of(layer.start, tz, f"layers.{i}.start")
+        except Problem as exc:
+            errors.extend(exc.errors or [])
+        if layer.handoff_rrule:
+            start = layer.start if layer.start.tzinfo is None else layer.start.astimezone(tz)
+            try:
+                compile_rule(layer.handoff_rrule, start.replace(tzinfo=None))
+            except InvalidRule as exc:
+                errors.append({"field": f"layers.{i}.handoff_rrule", "message": str(exc)})
+    if errors:
+        raise invalid(errors)
+
+
+async def _name_taken(session: AsyncSession, name: str, except_id: UUID | None) -> bool:
+    query = select(Schedule.id).where(func.lower(Schedule.name) == name.lower())
+    if except_id is not None:
+        query = query.where(Schedule.id != except_id)
+    return await session.scalar(query) is not None
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A concurrent request took the name between our check and this write.
+        await session.rollback()
+        raise conflict("a schedule with this name already exists") from exc
+
+
+async def create_schedule(
+    *, session: AsyncSession, schedule_in: ScheduleCreate, actor: Actor
+) -> SchedulePublic:
+    """Create a schedule with its layers (and overrides); a taken name is a 409."""
+    await _check_layers(session, schedule_in.layers, schedule_in.timezone)
+    if await _name_taken(session, schedule_in.name, None):
+        raise conflict(f"a schedule named {schedule_in.name!r} already exists")
+    tz = zone(schedule_in.timezone)
+    schedule = Schedule(
+        name=schedule_in.name,
+        description=schedule_in.description,
+        timezone=schedule_in.timezone,
+        layers=[layer_to_json(layer, tz) for layer in schedule_in.layers],
+    )
+    session.add(schedule)
+    await _flush_unique(session)
+    await override_ops.add_overrides(
+        session=session,
+        schedule=schedule,
+        items=schedule_in.overrides,
+        actor=actor,
+        field="overrides",
+    )
+    await session.refresh(schedule)
+    after = await public(session=session, schedule=schedule)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="schedule.create",
+        entity_type="schedule",
+        entity_id=schedule.id,
+        after=after,
+    )
+    return after
+
+
+async def update_schedule(
+    *, session: AsyncSession, schedule_id: UUID, schedule_in: ScheduleUpdate, actor: Actor
+) -> SchedulePublic:
+    """Change a schedule; `layers` replaces every layer, and swaps of dropped layers go."""
+    schedule = await get_schedule(session=session, schedule_id=schedule_id, for_update=True)
+    before = await public(session=session, schedule=schedule)
+    changes = schedule_in.model_dump(exclude_unset=True)
+    nulls = [f for f in ("name", "timezone", "layers") if f in changes and changes[f] is None]
+    if nulls:
+        raise invalid([{"field": f, "message": "cannot be null"} for f in nulls])
+    tz_name = schedule_in.timezone or schedule.timezone
+    if schedule_in.layers is not None:
+        await _check_layers(session, schedule_in.layers, tz_name)
+    if schedule_in.name is not None:
+        if await _name_taken(session, schedule_in.name, schedule.id):
+            raise conflict(f"a schedule named {schedule_in.name!r} already exists")
+        schedule.name = schedule_in.name
+    if "description" in changes:
+        schedule.description = schedule_in.description
+    schedule.timezone = tz_name
+    if schedule_in.layers is not None:
+        schedule.layers = [layer_to_json(layer, zone(tz_name)) for layer in schedule_in.layers]
+        kept = [UUID(row["id"]) for row in schedule.layers]
+        await session.execute(
+            delete(ScheduleSwap).where(
+                ScheduleSwap.schedule_id == schedule.id, ScheduleSwap.layer_id.not_in(kept)
+            )
+        )
+    schedule.updated_at = utcnow()
+    await _flush_unique(session)
+    after = await public(session=session, schedule=schedule)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="schedule.update",
+        entity_type="schedule",
+        entity_id=schedule.id,
+        before=before,
+        after=after,
+    )
+    return after
+
+
+async def delete_schedule(*, session: AsyncSession, schedule_id: UUID, actor: Actor) -> None:
+    """Delete a schedule with its overrides, swaps and feeds; refuse while a policy pages it."""
+    schedule = await get_schedule(session=session, schedule_id=schedule_id, for_update=True)
+    target = [{"targets": [{"type": "schedule", "id": str(schedule_id)}]}]
+    policies = (
+        await session.scalars(
+            select(EscalationPolicy.name)
+            .where(EscalationPolicy.levels.contains(target))
+            .order_by(EscalationPolicy.name)
+        )
+    ).all()
+    if policies:
+        raise conflict(
+            "the schedule is used by escalation policies: " + ", ".join(policies),
+            escalation_policies=list(policies),
+        )
+    before = await public(session=session, schedule=schedule)
+    await session.delete(schedule)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="schedule.delete",
+        entity_type="schedule",
+        entity_id=schedule_id,
+        before=before,
+    )
