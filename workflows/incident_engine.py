@@ -42,6 +42,7 @@ DB_RETRY = RetryPolicy(
 )
 DB_TIMEOUT = timedelta(seconds=30)
 PATCH_PROJECTION_CHUNKS = "projection-alert-chunks"
+PATCH_DEADLINE_FROM_FIRE = "level-deadline-from-fire"
 PROJECTION_MAX_ALERTS = 500
 PROJECTION_MAX_BYTES = 400_000  # under the SDK's 512 KB warning, far under 2 MB
 # How long an Update waits for its change to reach PostgreSQL before answering anyway.
@@ -78,6 +79,7 @@ class IncidentEngine:
         assert s.policy is not None
         s.pending_page = False
         level = s.policy.levels[s.level_index]
+        fired_at = workflow.now()
         targets = level.targets
         if self._override_targets is not None:
             targets = [rules.user_target(u) for u in self._override_targets]
@@ -118,7 +120,9 @@ class IncidentEngine:
             s.seq += 1
             s.chains.append(chain)
             self._start_chain(chain)
-        s.level_deadline = workflow.now() + timedelta(seconds=level.delay_seconds)
+        # A level lasts its delay from when it fired, not from when its pages were sent.
+        started = fired_at if workflow.patched(PATCH_DEADLINE_FROM_FIRE) else workflow.now()
+        s.level_deadline = started + timedelta(seconds=level.delay_seconds)
         self._upsert_search_attributes()
 
     def _advance(self, *, reason: str) -> None:
