@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -86,3 +88,24 @@ async def check_migrated(engine: AsyncEngine) -> None:
             f"the database is at migration {', '.join(sorted(current)) or 'none'} but the code "
             f"needs {', '.join(sorted(heads))}: run `pagefree migrate` first"
         )
+
+
+async def name_taken(
+    session: AsyncSession, model: Any, name: str, except_id: object | None = None
+) -> bool:
+    """Return whether another row of `model` has this name, case-insensitively."""
+    query = select(model.id).where(func.lower(model.name) == name.lower())
+    if except_id is not None:
+        query = query.where(model.id != except_id)
+    return await session.scalar(query) is not None
+
+
+async def flush_unique(session: AsyncSession, detail: str) -> None:
+    """Flush; a unique constraint that refuses (a concurrent writer won) becomes a 409."""
+    from app.errors import conflict
+
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise conflict(detail) from exc

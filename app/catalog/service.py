@@ -23,7 +23,7 @@ from app.catalog.models import (
     ServiceStatus,
     ServiceUpdate,
 )
-from app.db import utcnow
+from app.db import flush_unique, name_taken, utcnow
 from app.errors import Problem, conflict, not_found
 from app.escalation.models import EscalationPolicy
 from app.identity.models import Team
@@ -132,13 +132,6 @@ async def _check_refs(session: AsyncSession, refs: dict[str, Any]) -> None:
         raise _invalid(errors)
 
 
-async def _name_taken(session: AsyncSession, name: str, except_id: UUID | None) -> bool:
-    query = select(Service.id).where(func.lower(Service.name) == name.lower())
-    if except_id is not None:
-        query = query.where(Service.id != except_id)
-    return await session.scalar(query) is not None
-
-
 async def _free_routing_key(session: AsyncSession, name: str) -> str:
     """Return the name's slug, or the first free `slug-2`, `slug-3` … if it is taken."""
     base = slugify(name)
@@ -163,21 +156,12 @@ async def _free_routing_key(session: AsyncSession, name: str) -> str:
         n += 1
 
 
-async def _flush_unique(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        # A concurrent request took the name or routing key between our check and this write.
-        await session.rollback()
-        raise conflict("a service with this name or routing key already exists") from exc
-
-
 async def create_service(
     *, session: AsyncSession, service_in: ServiceCreate, actor: Actor
 ) -> Service:
     """Create a service; its routing key is derived from the name when not given."""
     await _check_refs(session, service_in.model_dump())
-    if await _name_taken(session, service_in.name, None):
+    if await name_taken(session, Service, service_in.name, None):
         raise conflict(f"a service named {service_in.name!r} already exists")
     routing_key = service_in.routing_key
     if routing_key is None:
@@ -196,7 +180,7 @@ async def create_service(
         auto_resolve_timeout_seconds=_seconds(service_in.auto_resolve_timeout),
     )
     session.add(service)
-    await _flush_unique(session)
+    await flush_unique(session, "a service with this name or routing key already exists")
     await session.refresh(service)
     await audit.record(
         session=session,
@@ -225,7 +209,7 @@ async def update_service(
     if nulls:
         raise _invalid([{"field": f, "message": "cannot be null"} for f in nulls])
     await _check_refs(session, changes)
-    if "name" in changes and await _name_taken(session, changes["name"], service.id):
+    if "name" in changes and await name_taken(session, Service, changes["name"], service.id):
         raise conflict(f"a service named {changes['name']!r} already exists")
     for field in ("acknowledgement_timeout", "auto_resolve_timeout"):
         if field in changes:
@@ -233,7 +217,7 @@ async def update_service(
     for field, value in changes.items():
         setattr(service, field, value)
     service.updated_at = utcnow()
-    await _flush_unique(session)
+    await flush_unique(session, "a service with this name or routing key already exists")
     after = service_public(service)
     await audit.record(
         session=session,

@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.audit.models import Actor
 from app.catalog.models import Service
 from app.config import Settings
-from app.db import utcnow
+from app.db import flush_unique, name_taken, utcnow
 from app.errors import Problem, conflict, not_found
 from app.escalation.models import (
     EscalationLevel,
@@ -132,22 +132,6 @@ async def list_policies(
     return list(rows.all()), int(total or 0)
 
 
-async def _name_taken(session: AsyncSession, name: str, except_id: UUID | None) -> bool:
-    query = select(EscalationPolicy.id).where(func.lower(EscalationPolicy.name) == name.lower())
-    if except_id is not None:
-        query = query.where(EscalationPolicy.id != except_id)
-    return await session.scalar(query) is not None
-
-
-async def _flush_unique(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        # A concurrent request took the name between our check and this write.
-        await session.rollback()
-        raise conflict("an escalation policy with this name already exists") from exc
-
-
 async def create_policy(
     *,
     session: AsyncSession,
@@ -157,7 +141,7 @@ async def create_policy(
 ) -> EscalationPolicy:
     """Create an escalation policy; a taken name is a 409."""
     await _check_levels(session, policy_in.levels, settings)
-    if await _name_taken(session, policy_in.name, None):
+    if await name_taken(session, EscalationPolicy, policy_in.name, None):
         raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
     policy = EscalationPolicy(
         name=policy_in.name,
@@ -166,7 +150,7 @@ async def create_policy(
         levels=levels_to_json(policy_in.levels),
     )
     session.add(policy)
-    await _flush_unique(session)
+    await flush_unique(session, "an escalation policy with this name already exists")
     await session.refresh(policy)
     await audit.record(
         session=session,
@@ -198,7 +182,7 @@ async def update_policy(
         await _check_levels(session, policy_in.levels, settings)
         policy.levels = levels_to_json(policy_in.levels)
     if policy_in.name is not None:
-        if await _name_taken(session, policy_in.name, policy.id):
+        if await name_taken(session, EscalationPolicy, policy_in.name, policy.id):
             raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
         policy.name = policy_in.name
     if "description" in changes:
@@ -206,7 +190,7 @@ async def update_policy(
     if policy_in.repeat is not None:
         policy.repeat = policy_in.repeat
     policy.updated_at = utcnow()
-    await _flush_unique(session)
+    await flush_unique(session, "an escalation policy with this name already exists")
     after = policy_public(policy)
     await audit.record(
         session=session,

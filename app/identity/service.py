@@ -11,12 +11,11 @@ from uuid import UUID
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.audit.models import Actor
-from app.db import utcnow
+from app.db import flush_unique, name_taken, utcnow
 from app.errors import Problem, conflict, not_found
 from app.identity.models import (
     ApiToken,
@@ -94,14 +93,6 @@ async def list_users(
     return list(rows.all()), int(total or 0)
 
 
-async def _flush_unique(session: AsyncSession, what: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise conflict(f"a {what} with these unique fields already exists") from exc
-
-
 async def create_user(*, session: AsyncSession, user_in: UserCreate, actor: Actor) -> User:
     """Create a user; a taken e-mail address is a 409."""
     if await get_user_by_email(session=session, email=user_in.email):
@@ -114,7 +105,7 @@ async def create_user(*, session: AsyncSession, user_in: UserCreate, actor: Acto
         password_hash=hash_password(user_in.password) if user_in.password else None,
     )
     session.add(user)
-    await _flush_unique(session, "user")
+    await flush_unique(session, "a user with these unique fields already exists")
     await session.refresh(user)
     await audit.record(
         session=session,
@@ -152,7 +143,7 @@ async def update_user(
     if password:
         user.password_hash = hash_password(password)
     user.updated_at = utcnow()
-    await _flush_unique(session, "user")
+    await flush_unique(session, "a user with these unique fields already exists")
     after = user_public(user)
     await audit.record(
         session=session,
@@ -286,21 +277,14 @@ async def _check_members(session: AsyncSession, members: Sequence[TeamMemberIn])
         )
 
 
-async def _team_name_taken(session: AsyncSession, name: str, except_id: UUID | None) -> bool:
-    query = select(Team.id).where(func.lower(Team.name) == name.lower())
-    if except_id is not None:
-        query = query.where(Team.id != except_id)
-    return await session.scalar(query) is not None
-
-
 async def create_team(*, session: AsyncSession, team_in: TeamCreate, actor: Actor) -> TeamPublic:
     """Create a team with its members."""
     await _check_members(session, team_in.members)
-    if await _team_name_taken(session, team_in.name, None):
+    if await name_taken(session, Team, team_in.name, None):
         raise conflict(f"a team named {team_in.name!r} already exists")
     team = Team(name=team_in.name, description=team_in.description)
     session.add(team)
-    await _flush_unique(session, "team")
+    await flush_unique(session, "a team with these unique fields already exists")
     for m in team_in.members:
         session.add(TeamMember(team_id=team.id, user_id=m.user_id, role=m.role))
     await session.flush()
@@ -324,8 +308,8 @@ async def update_team(
     team = await get_team(session=session, team_id=team_id)
     before = await team_public(session=session, team=team)
     changes = team_in.model_dump(exclude_unset=True)
-    if changes.get("name") is not None and await _team_name_taken(
-        session, changes["name"], team.id
+    if changes.get("name") is not None and await name_taken(
+        session, Team, changes["name"], team.id
     ):
         raise conflict(f"a team named {changes['name']!r} already exists")
     if "name" in changes and changes["name"] is None:
@@ -339,7 +323,7 @@ async def update_team(
         await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[arg-type]
         for m in team_in.members:
             session.add(TeamMember(team_id=team.id, user_id=m.user_id, role=m.role))
-    await _flush_unique(session, "team")
+    await flush_unique(session, "a team with these unique fields already exists")
     after = await team_public(session=session, team=team)
     await audit.record(
         session=session,

@@ -7,12 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.audit.models import Actor
-from app.db import utcnow
+from app.db import flush_unique, name_taken, utcnow
 from app.errors import Problem, conflict, not_found
 from app.escalation.models import EscalationPolicy
 from app.identity.models import User
@@ -118,28 +117,12 @@ async def _check_layers(session: AsyncSession, layers: list[LayerIn], tz_name: s
         raise invalid(errors)
 
 
-async def _name_taken(session: AsyncSession, name: str, except_id: UUID | None) -> bool:
-    query = select(Schedule.id).where(func.lower(Schedule.name) == name.lower())
-    if except_id is not None:
-        query = query.where(Schedule.id != except_id)
-    return await session.scalar(query) is not None
-
-
-async def _flush_unique(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        # A concurrent request took the name between our check and this write.
-        await session.rollback()
-        raise conflict("a schedule with this name already exists") from exc
-
-
 async def create_schedule(
     *, session: AsyncSession, schedule_in: ScheduleCreate, actor: Actor
 ) -> SchedulePublic:
     """Create a schedule with its layers (and overrides); a taken name is a 409."""
     await _check_layers(session, schedule_in.layers, schedule_in.timezone)
-    if await _name_taken(session, schedule_in.name, None):
+    if await name_taken(session, Schedule, schedule_in.name, None):
         raise conflict(f"a schedule named {schedule_in.name!r} already exists")
     tz = zone(schedule_in.timezone)
     schedule = Schedule(
@@ -149,7 +132,7 @@ async def create_schedule(
         layers=[layer_to_json(layer, tz) for layer in schedule_in.layers],
     )
     session.add(schedule)
-    await _flush_unique(session)
+    await flush_unique(session, "a schedule with this name already exists")
     await override_ops.add_overrides(
         session=session,
         schedule=schedule,
@@ -184,7 +167,7 @@ async def update_schedule(
     if schedule_in.layers is not None:
         await _check_layers(session, schedule_in.layers, tz_name)
     if schedule_in.name is not None:
-        if await _name_taken(session, schedule_in.name, schedule.id):
+        if await name_taken(session, Schedule, schedule_in.name, schedule.id):
             raise conflict(f"a schedule named {schedule_in.name!r} already exists")
         schedule.name = schedule_in.name
     if "description" in changes:
@@ -199,7 +182,7 @@ async def update_schedule(
             )
         )
     schedule.updated_at = utcnow()
-    await _flush_unique(session)
+    await flush_unique(session, "a schedule with this name already exists")
     after = await public(session=session, schedule=schedule)
     await audit.record(
         session=session,
