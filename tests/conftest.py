@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -26,6 +28,11 @@ from workflows import WORKFLOWS
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 TEMPLATE = "pagefree_template"
+
+# CI runs the property tests on a fixed seed so a run is reproducible; locally they explore.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

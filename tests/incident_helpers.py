@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from app.audit.models import Actor as AuditActor
 from app.catalog import service as catalog
@@ -132,8 +133,18 @@ async def send_alert(
 
 
 async def view(handle: WorkflowHandle[Any, Any]) -> IncidentView:
-    """Query the live state."""
-    return await handle.query("view", result_type=IncidentView)
+    """Query the live state.
+
+    A query can time out while a busy worker is still replaying the run (right after a
+    continue-as-new on a loaded CI machine); that is "not yet", so ask again.
+    """
+    for attempt in range(3):
+        try:
+            return await handle.query("view", result_type=IncidentView)
+        except RPCError as e:
+            if e.status != RPCStatusCode.DEADLINE_EXCEEDED or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:

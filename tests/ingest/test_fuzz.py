@@ -116,9 +116,14 @@ def mutated(draw: st.DrawFn, fmt: str) -> Any:
         and payload["alerts"]
     ):
         alert = payload["alerts"][0]
-        if isinstance(alert, dict):
+        if isinstance(alert, dict) and alert:
             alert[draw(st.sampled_from(sorted(alert)))] = draw(json_values)
-    if fmt == "pagerduty" and isinstance(payload.get("payload"), dict) and draw(st.booleans()):
+    if (
+        fmt == "pagerduty"
+        and isinstance(payload.get("payload"), dict)
+        and payload["payload"]
+        and draw(st.booleans())
+    ):
         inner = payload["payload"]
         inner[draw(st.sampled_from(sorted(inner)))] = draw(json_values)
     return payload
