@@ -20,6 +20,8 @@ from app.escalation.models import (
     TargetType,
 )
 from app.identity.models import Team, User
+from app.ingest import service as integrations
+from app.ingest.models import IntegrationCreate, IntegrationType
 from app.schedules import service as schedules
 from app.schedules.models import LayerIn, ScheduleCreate
 
@@ -80,8 +82,19 @@ async def seed_catalog(*, session: AsyncSession, users: Sequence[User], actor: A
         ),
         actor=actor,
     )
-    return [
+    lines = [
         f"  schedule: {primary.name} ({bob.name} and {carol.name}, weekly)",
         f"  escalation policy: {policy.name} ({primary.name}, then team {team.name})",
         f"  service: {svc.name} (routing key {svc.routing_key})",
     ]
+    for kind, name in ((IntegrationType.pagerduty, "Events API v2"),
+                       (IntegrationType.alertmanager, "Prometheus Alertmanager")):  # fmt: skip
+        made = await integrations.create(
+            session=session,
+            settings=get_settings(),
+            integration_in=IntegrationCreate(type=kind, name=name),
+            actor=actor,
+            service_id=svc.id,
+        )
+        lines.append(f"  integration: {name} {made.url} (key {made.key})")
+    return lines

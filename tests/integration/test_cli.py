@@ -82,6 +82,25 @@ def test_dev_demo_starts_everything_serves_and_stops_cleanly(tmp_path: Path) -> 
         ).json()
         assert [s["routing_key"] for s in services["data"]] == ["checkout-api"]
 
+        # The demo's Events API integration opens an incident on the demo service.
+        pd = re.search(r"integration: Events API v2 (\S+) \(key (\w+)\)", text)
+        assert pd, text
+        event = {
+            "routing_key": pd.group(2),
+            "event_action": "trigger",
+            "dedup_key": "demo",
+            "payload": {"summary": "Checkout 5xx", "source": "demo", "severity": "error"},
+        }
+        assert httpx.post(pd.group(1).replace("http://127.0.0.1:8000", base), json=event
+                          ).status_code == 202  # fmt: skip
+        auth = {"Authorization": f"Bearer {token.group(1)}"}
+        for _ in range(100):
+            opened = httpx.get(f"{base}/api/v1/incidents", headers=auth).json()["data"]
+            if opened:
+                break
+            time.sleep(0.2)
+        assert [i["title"] for i in opened] == ["Checkout 5xx"]
+
         # `admin create` attaches to the running stack's database.
         made = _run(["admin", "create", "ops@example.com"], env)
         assert made.returncode == 0, made.stderr

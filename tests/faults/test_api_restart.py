@@ -1,0 +1,159 @@
+"""Kill -9 the API in the middle of a webhook storm from senders that retry, start it again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.audit.models import Actor
+from app.config import Settings
+from app.db import SessionMaker
+from app.incidents.models import Alert, Incident
+from app.ingest import service as integrations
+from app.ingest.models import IntegrationCreate, IntegrationType
+from tests import incident_helpers as h
+from tests.faults.conftest import RestartableTemporal
+from tests.integration.conftest import ROOT, WorkerProcess, _free_port
+
+pytestmark = pytest.mark.faults
+
+SENDERS = 20
+ALERTS = 300
+DEDUP_KEYS = 30  # 30 incidents, ten alerts each
+
+
+class ApiProcess:
+    """`uvicorn api:app` as its own process, as `pagefree api` runs it."""
+
+    def __init__(self, env: dict[str, str], port: int, log_dir: Path):
+        self.env, self.port, self.log_dir = env, port, log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def spawn(self) -> None:
+        self.starts += 1
+        log = open(self.log_dir / f"api-{self.starts}.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api:app", "--port", str(self.port),
+             "--no-access-log"],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    async def start(self) -> None:
+        self.spawn()
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("the API did not become ready")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+async def _send_until_accepted(
+    client: httpx.AsyncClient, api: ApiProcess, event: dict[str, object]
+) -> int:
+    """Send one event like a monitoring tool that retries: until 202, with backoff."""
+    for attempt in range(200):
+        try:
+            r = await client.post(f"{api.url}/v2/enqueue", json=event, timeout=10)
+            if r.status_code == 202:
+                return attempt + 1
+            assert r.status_code in (429, 503), (r.status_code, r.text)  # retryable only
+        except httpx.TransportError:
+            pass  # the API is down: try again, as PagerDuty's clients do
+        await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+    raise AssertionError(f"never accepted: {event['dedup_key']}")
+
+
+async def test_api_killed_during_a_webhook_storm_loses_no_accepted_alert(
+    temporal: RestartableTemporal, start_worker: WorkerProcess, sessionmaker: SessionMaker,
+    settings: Settings, database_url: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(600, a)]))
+    async with sessionmaker() as session:
+        integ = await integrations.create(
+            session=session,
+            settings=settings,
+            integration_in=IntegrationCreate(type=IntegrationType.pagerduty, name="storm"),
+            actor=Actor.system(via="test"),
+            service_id=svc.id,
+        )
+        await session.commit()
+    start_worker()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": temporal.address,
+        "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+        "PAGEFREE_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    api = ApiProcess(env, _free_port(), tmp_path)
+    await api.start()
+
+    accepted: list[str] = []
+    retried: list[bool] = []
+    a_third_in = asyncio.Event()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(ALERTS):
+        queue.put_nowait(i)
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            event = {
+                "routing_key": integ.key,
+                "event_action": "trigger",
+                "dedup_key": f"storm-{i % DEDUP_KEYS}",
+                "payload": {"summary": f"alert {i}", "source": "fault", "severity": "critical"},
+            }
+            attempts = await _send_until_accepted(client, api, event)
+            retried.append(attempts > 1)
+            accepted.append(f"alert {i}")
+            if len(accepted) >= ALERTS // 3:
+                a_third_in.set()
+
+    async def restarter() -> None:
+        await a_third_in.wait()
+        api.kill()  # mid-storm: requests in flight are cut off
+        await asyncio.sleep(1)
+        await api.start()
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=SENDERS)) as client:
+        await asyncio.wait_for(
+            asyncio.gather(restarter(), *(sender(client) for _ in range(SENDERS))), timeout=240
+        )
+    assert api.starts == 2 and len(accepted) == ALERTS
+    assert sum(retried) >= SENDERS // 2  # the senders did meet the dead API, and came back
+
+    async def all_on_incidents() -> set[str] | None:
+        async with sessionmaker() as session:
+            got = set((await session.scalars(select(Alert.summary))).all())
+        return got if set(accepted) <= got else None
+
+    await h.eventually(all_on_incidents, timeout=120)
+    async with sessionmaker() as session:
+        incidents = await session.scalar(select(func.count()).select_from(Incident))
+    assert incidents == DEDUP_KEYS  # one per dedup key, however often an alert was retried
+    api.kill()
