@@ -24,6 +24,15 @@ async def test_readyz_names_temporal_when_it_is_down(client: httpx.AsyncClient) 
     assert "Temporal" in body["detail"]
 
 
+async def test_every_response_carries_a_request_id_and_echoes_the_callers(
+    client: httpx.AsyncClient,
+) -> None:
+    mine = await client.get("/healthz", headers={"X-Request-ID": "trace-42"})
+    assert mine.headers["x-request-id"] == "trace-42"
+    made = await client.get("/api/v1/nothing-here")
+    assert made.status_code == 404 and len(made.headers["x-request-id"]) == 32
+
+
 async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/v1/nothing-here"), 404)
     assert_problem(await client.put("/healthz"), 405)
