@@ -11,7 +11,7 @@ import pytest
 
 from app import devstack
 from app.db import migrate
-from tests.integration.conftest import _free_port, start_worker  # noqa: F401 - fixture
+from tests.integration.conftest import _free_port, api, start_worker  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.faults
 

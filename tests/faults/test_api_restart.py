@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,52 +16,13 @@ from app.ingest import service as integrations
 from app.ingest.models import IntegrationCreate, IntegrationType
 from tests import incident_helpers as h
 from tests.faults.conftest import RestartableTemporal
-from tests.integration.conftest import ROOT, WorkerProcess, _free_port
+from tests.integration.conftest import ApiProcess, WorkerProcess
 
 pytestmark = pytest.mark.faults
 
 SENDERS = 20
 ALERTS = 300
 DEDUP_KEYS = 30  # 30 incidents, ten alerts each
-
-
-class ApiProcess:
-    """`uvicorn api:app` as its own process, as `pagefree api` runs it."""
-
-    def __init__(self, env: dict[str, str], port: int, log_dir: Path):
-        self.env, self.port, self.log_dir = env, port, log_dir
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def spawn(self) -> None:
-        self.starts += 1
-        log = open(self.log_dir / f"api-{self.starts}.log", "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api:app", "--port", str(self.port),
-             "--no-access-log"],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    async def start(self) -> None:
-        self.spawn()
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                try:
-                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("the API did not become ready")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
 
 
 async def _send_until_accepted(
@@ -86,8 +42,8 @@ async def _send_until_accepted(
 
 
 async def test_api_killed_during_a_webhook_storm_loses_no_accepted_alert(
-    temporal: RestartableTemporal, start_worker: WorkerProcess, sessionmaker: SessionMaker,
-    settings: Settings, database_url: str, tmp_path: Path,
+    temporal: RestartableTemporal, start_worker: WorkerProcess, api: ApiProcess,
+    sessionmaker: SessionMaker, settings: Settings,
 ) -> None:  # fmt: skip
     (a,) = await h.users(sessionmaker, 1)
     svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(600, a)]))
@@ -101,15 +57,6 @@ async def test_api_killed_during_a_webhook_storm_loses_no_accepted_alert(
         )
         await session.commit()
     start_worker()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TEMPORAL_ADDRESS": temporal.address,
-        "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
-        "PAGEFREE_DATA_DIR": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-    }
-    api = ApiProcess(env, _free_port(), tmp_path)
     await api.start()
 
     accepted: list[str] = []
@@ -156,4 +103,3 @@ async def test_api_killed_during_a_webhook_storm_loses_no_accepted_alert(
     async with sessionmaker() as session:
         incidents = await session.scalar(select(func.count()).select_from(Incident))
     assert incidents == DEDUP_KEYS  # one per dedup key, however often an alert was retried
-    api.kill()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import trustme
 from temporalio.client import Client
 
 from app import devstack
@@ -76,3 +80,85 @@ def start_worker(
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+
+
+class ApiProcess:
+    """`uvicorn api:app` as its own process, as `pagefree api` runs it."""
+
+    def __init__(self, env: dict[str, str], port: int, log_dir: Path):
+        self.env, self.port, self.log_dir = env, port, log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.tls: trustme.CA | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def serve_tls(self) -> ssl.SSLContext:
+        """Serve HTTPS with a certificate of a throwaway CA; return a context that trusts it."""
+        self.tls = trustme.CA()
+        cert = self.tls.issue_cert("127.0.0.1")
+        cert.private_key_and_cert_chain_pem.write_to_path(str(self.log_dir / "api.pem"))
+        context = ssl.create_default_context()
+        self.tls.configure_trust(context)
+        return context
+
+    def spawn(self) -> None:
+        self.starts += 1
+        log = open(self.log_dir / f"api-{self.starts}.log", "wb")
+        tls = (
+            []
+            if self.tls is None
+            else [
+                "--ssl-keyfile",
+                str(self.log_dir / "api.pem"),
+                "--ssl-certfile",
+                str(self.log_dir / "api.pem"),
+            ]
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api:app", "--port", str(self.port),
+             "--no-access-log", *tls],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    async def start(self) -> None:
+        self.spawn()
+        verify: ssl.SSLContext | bool = True
+        if self.tls is not None:
+            verify = ssl.create_default_context()
+            self.tls.configure_trust(verify)
+        async with httpx.AsyncClient(verify=verify) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("the API did not become ready")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture
+def api(
+    dev_server: str, database_url: str, settings: Settings, tmp_path: Path
+) -> Iterator[ApiProcess]:
+    """`uvicorn api:app` against the dev server and the test database; `await api.start()`."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": dev_server,
+        "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+        "PAGEFREE_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    process = ApiProcess(env, _free_port(), tmp_path)
+    yield process
+    if process.proc is not None and process.proc.poll() is None:
+        process.kill()
