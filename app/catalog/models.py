@@ -11,7 +11,12 @@ from pydantic import BaseModel, StringConstraints, field_validator
 from sqlalchemy import Column, ForeignKey, Index, String, text
 from sqlmodel import Field, SQLModel
 
-from app.models_common import created_at_field, id_field, timestamp_field
+from app.models_common import (
+    SlackChannelId,
+    created_at_field,
+    id_field,
+    timestamp_field,
+)
 
 ROUTING_KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,62}$"
 ROUTING_KEY_MAX = 63
@@ -55,6 +60,8 @@ class Service(SQLModel, table=True):
     urgency: Urgency = Field(default=Urgency.high, sa_column=Column(String(16), nullable=False))
     acknowledgement_timeout_seconds: float | None = Field(default=None)
     auto_resolve_timeout_seconds: float | None = Field(default=None)
+    # The Slack channel that shows this service's incidents (else the team's).
+    slack_channel_id: str | None = Field(default=None, max_length=32)
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = timestamp_field()
 
@@ -81,6 +88,7 @@ class ServiceCreate(_Timeouts):
     acknowledgement_timeout: timedelta | None = None
     # How long a triggered incident stays open without new alerts before it resolves itself.
     auto_resolve_timeout: timedelta | None = None
+    slack_channel_id: SlackChannelId | None = None
 
 
 class ServiceUpdate(_Timeouts):
@@ -94,6 +102,7 @@ class ServiceUpdate(_Timeouts):
     urgency: Urgency | None = None
     acknowledgement_timeout: timedelta | None = None
     auto_resolve_timeout: timedelta | None = None
+    slack_channel_id: SlackChannelId | None = None
 
 
 class ServicePublic(BaseModel):
@@ -107,5 +116,6 @@ class ServicePublic(BaseModel):
     urgency: Urgency
     acknowledgement_timeout: timedelta | None
     auto_resolve_timeout: timedelta | None
+    slack_channel_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

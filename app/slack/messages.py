@@ -1,0 +1,145 @@
+"""Post an incident's Slack message once and keep every message showing it up to date."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.catalog.models import Service
+from app.config import Settings
+from app.incidents.models import Incident
+from app.slack import service as slack
+from app.slack.blocks import fallback_text, incident_blocks
+from app.slack.models import SlackMessage
+
+log = logging.getLogger("pagefree.slack")
+
+# Errors that retrying cannot fix: the configuration or the token is wrong.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "invalid_blocks",
+        "msg_too_long",
+    }
+)
+# The message is gone (deleted by someone): nothing to update, and not worth failing for.
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
+
+
+class SlackPermanentError(Exception):
+    """Slack refused for a reason that retrying will not change."""
+
+
+@dataclass
+class SyncResult:
+    posted: list[str] = field(default_factory=list)  # channels posted to
+    updated: list[str] = field(default_factory=list)  # channels whose message was updated
+    skipped: list[str] = field(default_factory=list)  # messages that no longer exist
+
+
+def error_code(exc: SlackApiError) -> str:
+    """Return Slack's error code of a failed call."""
+    return str(exc.response.get("error") or f"http_{exc.response.status_code}")
+
+
+async def sync_incident(
+    *, session: AsyncSession, client: AsyncWebClient, settings: Settings, incident_id: UUID
+) -> SyncResult:
+    """Post the incident to its channel if not yet posted; update every message showing it.
+
+    Runs under a per-incident advisory lock, so concurrent syncs (a retry racing a newer one)
+    never post twice; the message reflects the projection as it is when the lock is taken.
+    Raises SlackPermanentError for errors that retrying cannot fix; other errors propagate
+    and the activity retries them.
+    """
+    out = SyncResult()
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"slack:{incident_id}"}
+    )
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        return out
+    card = await slack.card(session=session, settings=settings, incident=incident)
+    blocks, fallback = incident_blocks(card), fallback_text(card)
+    refs = {
+        m.channel: m
+        for m in await session.scalars(
+            select(SlackMessage).where(col(SlackMessage.incident_id) == incident_id)
+        )
+    }
+    service = await session.get(Service, incident.service_id)
+    channel = await slack.channel_for(session=session, service=service) if service else None
+    if channel and channel not in refs:
+        try:
+            answer = await client.chat_postMessage(
+                channel=channel, text=fallback, blocks=blocks, unfurl_links=False
+            )
+        except SlackApiError as exc:
+            raise _classify(exc) from exc
+        await record_message(
+            session=session,
+            incident_id=incident_id,
+            channel=str(answer["channel"]),
+            ts=str(answer["ts"]),
+            kind="channel",
+        )
+        # Commit now: the message exists in Slack, so its ref must survive a later failure.
+        await session.commit()
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"slack:{incident_id}"}
+        )
+        out.posted.append(channel)
+    for ref in refs.values():
+        try:
+            await client.chat_update(channel=ref.channel, ts=ref.ts, text=fallback, blocks=blocks)
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in GONE_ERRORS:
+                ref.last_error = code
+                out.skipped.append(ref.channel)
+                continue
+            raise _classify(exc) from exc
+        ref.updated_at = datetime.now(UTC)
+        ref.last_error = None
+        out.updated.append(ref.channel)
+    await session.commit()
+    return out
+
+
+async def record_message(
+    *, session: AsyncSession, incident_id: UUID, channel: str, ts: str, kind: str
+) -> None:
+    """Remember a message that shows an incident, so later changes update it in place.
+
+    The notifications' Slack DM adapter calls this (kind "dm") for the pages it sends.
+    """
+    await session.execute(
+        insert(SlackMessage)
+        .values(incident_id=incident_id, channel=channel, ts=ts, kind=kind)
+        .on_conflict_do_update(
+            index_elements=["incident_id", "channel"], set_={"ts": ts, "kind": kind}
+        )
+    )
+
+
+def _classify(exc: SlackApiError) -> Exception:
+    code = error_code(exc)
+    if code in PERMANENT_ERRORS:
+        return SlackPermanentError(f"Slack refused: {code}")
+    return exc
