@@ -110,8 +110,15 @@ class SlackStandIn:
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "url": "https://example.slack.com/", "team": "Example",
-                    "user": "pagefree", "team_id": "T0001", "user_id": "UBOT", "bot_id": "BBOT"}
+            return {
+                "ok": True,
+                "url": "https://example.slack.com/",
+                "team": "Example",
+                "user": "pagefree",
+                "team_id": "T0001",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
         if method == "users.info":
             member = self.users.get(str(args.get("user")))
             if member is None:
@@ -120,11 +127,19 @@ class SlackStandIn:
         if method == "chat.postMessage":
             self._seq += 1
             ts = f"1795300000.{self._seq:06d}"
-            return {"ok": True, "channel": args["channel"], "ts": ts,
-                    "message": {"type": "message", "text": args.get("text"), "ts": ts}}
+            return {
+                "ok": True,
+                "channel": args["channel"],
+                "ts": ts,
+                "message": {"type": "message", "text": args.get("text"), "ts": ts},
+            }
         if method == "chat.update":
-            return {"ok": True, "channel": args["channel"], "ts": args["ts"],
-                    "text": args.get("text")}
+            return {
+                "ok": True,
+                "channel": args["channel"],
+                "ts": args["ts"],
+                "text": args.get("text"),
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1795300099.000001"}
         return {"ok": False, "error": "unknown_method"}

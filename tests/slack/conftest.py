@@ -31,6 +31,7 @@ from tests.factories import make_user
 from tests.slack_stand_in import (
     BOT_TOKEN,
     SIGNING_SECRET,
+    Call,
     SlackStandIn,
     block_actions_body,
     sign,
@@ -154,3 +155,12 @@ async def command(
     """Send a signed `/oncall` slash command."""
     body = slash_command_body(text, user_id=user, response_url=slack_api.response_url())
     return await http.post("/slack/events", content=body, headers=sign(body))
+
+
+async def updated_to(slack_api: SlackStandIn, marker: str) -> Call:
+    """Wait for a chat.update whose text contains `marker`; return it."""
+
+    async def found() -> Call | None:
+        return next((c for c in slack_api.to("chat.update") if marker in c.args["text"]), None)
+
+    return await h.eventually(found)  # type: ignore[no-any-return]

@@ -27,7 +27,9 @@ async def test_a_bad_signature_is_refused_with_a_problem(
 async def test_a_tampered_body_is_refused(slack_http: httpx.AsyncClient) -> None:
     body = block_actions_body(block_action("incident_acknowledge", "x", user="UBOB"))
     headers = sign(body)
-    r = await slack_http.post("/slack/events", content=body.replace("UBOB", "UADM"), headers=headers)
+    r = await slack_http.post(
+        "/slack/events", content=body.replace("UBOB", "UADM"), headers=headers
+    )
     assert r.status_code == 401
 
 
@@ -53,7 +55,9 @@ async def test_missing_signature_headers_are_refused(slack_http: httpx.AsyncClie
 
 
 async def test_url_verification_answers_the_challenge(slack_http: httpx.AsyncClient) -> None:
-    body = json.dumps({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"})
+    body = json.dumps(
+        {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}
+    )
     headers = {**sign(body), "Content-Type": "application/json"}
     r = await slack_http.post("/slack/events", content=body, headers=headers)
     assert r.status_code == 200
