@@ -27,8 +27,7 @@ def build_app(deps: SlackDeps) -> AsyncApp:
     bolt = AsyncApp(
         name="pagefree",
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        token=settings.slack_bot_token.get_secret_value(),
-        client=slack.web_client(settings),
+        client=slack.web_client(settings),  # carries the bot token and SLACK_API_URL
         logger=logging.getLogger("pagefree.slack.bolt"),
     )
 

@@ -98,6 +98,9 @@ async def _run(deps: SlackDeps, client: AsyncWebClient, slack_user: str, cmd: Pa
         if incident.status == "resolved":
             by = await name_of(session, incident.resolved_by)
             return f"#{number} is already resolved (by {by}); there is nothing left to do."
+        if cmd.verb == "ack" and incident.status == "acknowledged":
+            by = await name_of(session, incident.acknowledged_by)
+            return f"#{number} is already acknowledged (by {by}); nothing to do."
     if cmd.verb == "ack":
         view, failure = await act(deps, incident, "acknowledge", ActionIn(actor=actor))
         if failure:
