@@ -33,11 +33,13 @@ class Call:
 
 @dataclass
 class SlackStandIn:
-    """Records calls; `users` answers users.info; `down` makes every chat.* call fail (503)."""
+    """Records calls; `users` answers users.info; `down` makes chat.* calls fail (503)."""
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     down: bool = False
+    # When given, chat.* calls hang (as in a Slack incident) until the event is set.
+    hold: asyncio.Event | None = None
     base: str = ""
     _seq: int = 0
     _runner: web.AppRunner | None = None
@@ -103,6 +105,8 @@ class SlackStandIn:
         self.calls.append(call)
         if token != BOT_TOKEN:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if self.hold is not None and method.startswith("chat."):
+            await self.hold.wait()
         if self.down and method.startswith("chat."):
             return web.json_response({"ok": False, "error": "fatal_error"}, status=503)
         call.answer = self._answer(method, args)
