@@ -131,9 +131,12 @@ class SlackStandIn:
         if method == "chat.postMessage":
             self._seq += 1
             ts = f"1795300000.{self._seq:06d}"
+            # Posting to a user id opens (or reuses) the app's IM channel with them.
+            channel = str(args["channel"])
+            channel = "D" + channel[1:] if channel.startswith(("U", "W")) else channel
             return {
                 "ok": True,
-                "channel": args["channel"],
+                "channel": channel,
                 "ts": ts,
                 "message": {"type": "message", "text": args.get("text"), "ts": ts},
             }

@@ -122,6 +122,39 @@ async def sync_incident(
     return out
 
 
+async def post_incident(
+    *,
+    session: AsyncSession,
+    client: AsyncWebClient,
+    settings: Settings,
+    incident_id: UUID,
+    channel: str,
+    kind: str = "dm",
+) -> str | None:
+    """Post an incident's card to a channel or, given a Slack user id, as a direct message.
+
+    The notifications' Slack adapter pages people this way; the message is remembered, so
+    every later change of the incident updates it in place. Returns the message's ts.
+    """
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    card = await slack.card(session=session, settings=settings, incident=incident)
+    try:
+        answer = await client.chat_postMessage(
+            channel=channel, text=fallback_text(card), blocks=incident_blocks(card)
+        )
+    except SlackApiError as exc:
+        raise _classify(exc) from exc
+    ts = str(answer["ts"])
+    # A DM is posted to the user id but lives in the IM channel Slack answers with.
+    await record_message(
+        session=session, incident_id=incident_id, channel=str(answer["channel"]), ts=ts, kind=kind
+    )
+    await session.commit()
+    return ts
+
+
 async def record_message(
     *, session: AsyncSession, incident_id: UUID, channel: str, ts: str, kind: str
 ) -> None:
