@@ -40,6 +40,7 @@ class SlackStandIn:
     down: bool = False
     # When given, chat.* calls hang (as in a Slack incident) until the event is set.
     hold: asyncio.Event | None = None
+    taken_names: set[str] = field(default_factory=set)
     base: str = ""
     _seq: int = 0
     _runner: web.AppRunner | None = None
@@ -140,6 +141,14 @@ class SlackStandIn:
                 "ts": ts,
                 "message": {"type": "message", "text": args.get("text"), "ts": ts},
             }
+        if method == "conversations.create":
+            name = str(args["name"])
+            if name in self.taken_names:
+                return {"ok": False, "error": "name_taken"}
+            self.taken_names.add(name)
+            return {"ok": True, "channel": {"id": f"CINC{len(self.taken_names)}", "name": name}}
+        if method == "conversations.invite":
+            return {"ok": True, "channel": {"id": args["channel"]}}
         if method == "chat.update":
             return {
                 "ok": True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints, field_validator
@@ -21,6 +21,7 @@ from app.models_common import (
 ROUTING_KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,62}$"
 ROUTING_KEY_MAX = 63
 RoutingKey = Annotated[str, StringConstraints(pattern=ROUTING_KEY_PATTERN)]
+Severity = Literal["critical", "error", "warning", "info"]
 
 
 class ServiceStatus(StrEnum):
@@ -62,6 +63,10 @@ class Service(SQLModel, table=True):
     auto_resolve_timeout_seconds: float | None = Field(default=None)
     # The Slack channel that shows this service's incidents (else the team's).
     slack_channel_id: str | None = Field(default=None, max_length=32)
+    # Incidents at least this severe get a Slack channel of their own (None: never).
+    slack_incident_channel_severity: str | None = Field(
+        default=None, sa_column=Column(String(16), nullable=True)
+    )
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = timestamp_field()
 
@@ -89,6 +94,7 @@ class ServiceCreate(_Timeouts):
     # How long a triggered incident stays open without new alerts before it resolves itself.
     auto_resolve_timeout: timedelta | None = None
     slack_channel_id: SlackChannelId | None = None
+    slack_incident_channel_severity: Severity | None = None
 
 
 class ServiceUpdate(_Timeouts):
@@ -103,6 +109,7 @@ class ServiceUpdate(_Timeouts):
     acknowledgement_timeout: timedelta | None = None
     auto_resolve_timeout: timedelta | None = None
     slack_channel_id: SlackChannelId | None = None
+    slack_incident_channel_severity: Severity | None = None
 
 
 class ServicePublic(BaseModel):
@@ -117,5 +124,6 @@ class ServicePublic(BaseModel):
     acknowledgement_timeout: timedelta | None
     auto_resolve_timeout: timedelta | None
     slack_channel_id: str | None = None
+    slack_incident_channel_severity: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -54,6 +54,7 @@ def service_public(service: Service) -> ServicePublic:
         acknowledgement_timeout=_duration(service.acknowledgement_timeout_seconds),
         auto_resolve_timeout=_duration(service.auto_resolve_timeout_seconds),
         slack_channel_id=service.slack_channel_id,
+        slack_incident_channel_severity=service.slack_incident_channel_severity,
         created_at=service.created_at,
         updated_at=service.updated_at,
     )
@@ -180,6 +181,7 @@ async def create_service(
         acknowledgement_timeout_seconds=_seconds(service_in.acknowledgement_timeout),
         auto_resolve_timeout_seconds=_seconds(service_in.auto_resolve_timeout),
         slack_channel_id=service_in.slack_channel_id,
+        slack_incident_channel_severity=service_in.slack_incident_channel_severity,
     )
     session.add(service)
     await flush_unique(session, "a service with this name or routing key already exists")

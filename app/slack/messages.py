@@ -17,6 +17,7 @@ from sqlmodel import col
 from app.catalog.models import Service
 from app.config import Settings
 from app.incidents.models import Incident
+from app.slack import incident_channel
 from app.slack import service as slack
 from app.slack.blocks import fallback_text, incident_blocks
 from app.slack.models import SlackMessage
@@ -85,26 +86,32 @@ async def sync_incident(
     }
     service = await session.get(Service, incident.service_id)
     channel = await slack.channel_for(session=session, service=service) if service else None
-    if channel and channel not in refs:
-        try:
+    try:
+        if channel and channel not in refs:
             answer = await client.chat_postMessage(
                 channel=channel, text=fallback, blocks=blocks, unfurl_links=False
             )
+            await _remember(session, incident_id, str(answer["channel"]), str(answer["ts"]))
+            out.posted.append(channel)
+        room = next((r for r in refs.values() if r.kind == "incident_channel"), None)
+        if room is None and service is not None and incident_channel.wanted(service, incident):
+            room_id, ts = await incident_channel.create(
+                client=client, incident=incident, text=fallback, blocks=blocks
+            )
+            await _remember(session, incident_id, room_id, ts, kind="incident_channel")
+            room = await session.get(SlackMessage, (incident_id, room_id))
+            out.posted.append(room_id)
+    except SlackApiError as exc:
+        raise _classify(exc) from exc
+    if room is not None:
+        try:
+            await incident_channel.follow(
+                session=session, client=client, incident=incident, ref=room
+            )
         except SlackApiError as exc:
-            raise _classify(exc) from exc
-        await record_message(
-            session=session,
-            incident_id=incident_id,
-            channel=str(answer["channel"]),
-            ts=str(answer["ts"]),
-            kind="channel",
-        )
-        # Commit now: the message exists in Slack, so its ref must survive a later failure.
-        await session.commit()
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"slack:{incident_id}"}
-        )
-        out.posted.append(channel)
+            # An archived or broken war room must not stop the main message's updates.
+            room.last_error = error_code(exc)
+            log.warning("incident channel %s: %s", room.channel, room.last_error)
     for ref in refs.values():
         try:
             await client.chat_update(channel=ref.channel, ts=ref.ts, text=fallback, blocks=blocks)
@@ -153,6 +160,19 @@ async def post_incident(
     )
     await session.commit()
     return ts
+
+
+async def _remember(
+    session: AsyncSession, incident_id: UUID, channel: str, ts: str, kind: str = "channel"
+) -> None:
+    await record_message(
+        session=session, incident_id=incident_id, channel=channel, ts=ts, kind=kind
+    )
+    # Commit now: the message exists in Slack, so its ref must survive a later failure.
+    await session.commit()
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"slack:{incident_id}"}
+    )
 
 
 async def record_message(

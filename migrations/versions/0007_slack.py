@@ -19,6 +19,10 @@ def upgrade() -> None:
     op.add_column("users", sa.Column("slack_user_id", sa.String(length=32), nullable=True))
     op.create_index("ix_users_slack_user_id", "users", ["slack_user_id"], unique=True)
     op.add_column("services", sa.Column("slack_channel_id", sa.String(length=32), nullable=True))
+    op.add_column(
+        "services",
+        sa.Column("slack_incident_channel_severity", sa.String(length=16), nullable=True),
+    )
     op.add_column("teams", sa.Column("slack_channel_id", sa.String(length=32), nullable=True))
     op.create_table(
         "slack_messages",
@@ -34,7 +38,11 @@ def upgrade() -> None:
         ),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.CheckConstraint("kind IN ('channel', 'dm')", name="ck_slack_messages_kind"),
+        sa.Column("mirrored_seq", sa.BigInteger(), nullable=True),
+        sa.Column("invited", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "kind IN ('channel', 'dm', 'incident_channel')", name="ck_slack_messages_kind"
+        ),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("incident_id", "channel"),
     )
@@ -43,6 +51,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("slack_messages")
     op.drop_column("teams", "slack_channel_id")
+    op.drop_column("services", "slack_incident_channel_severity")
     op.drop_column("services", "slack_channel_id")
     op.drop_index("ix_users_slack_user_id", table_name="users")
     op.drop_column("users", "slack_user_id")
