@@ -41,6 +41,7 @@ class SlackStandIn:
     # When given, chat.* calls hang (as in a Slack incident) until the event is set.
     hold: asyncio.Event | None = None
     taken_names: set[str] = field(default_factory=set)
+    refuse: dict[str, str] = field(default_factory=dict)  # channel -> Slack error for chat.*
     base: str = ""
     _seq: int = 0
     _runner: web.AppRunner | None = None
@@ -108,6 +109,8 @@ class SlackStandIn:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if self.hold is not None and method.startswith("chat."):
             await self.hold.wait()
+        if method.startswith("chat.") and str(args.get("channel")) in self.refuse:
+            return web.json_response({"ok": False, "error": self.refuse[str(args["channel"])]})
         if self.down and method.startswith("chat."):
             return web.json_response({"ok": False, "error": "fatal_error"}, status=503)
         call.answer = self._answer(method, args)

@@ -62,9 +62,9 @@ class ChatSync:
                         retry_policy=CHAT_RETRY,
                         summary="update Slack",
                     )
-                except ActivityError:
+                except ActivityError as err:
                     # Slack being down must never stop the incident: the next change tries again.
-                    workflow.logger.warning("chat sync failed", exc_info=True)
+                    workflow.logger.warning("chat sync failed: %s", err.cause)
         finally:
             self._chat_task = None
 

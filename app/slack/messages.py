@@ -52,6 +52,7 @@ class SyncResult:
     posted: list[str] = field(default_factory=list)  # channels posted to
     updated: list[str] = field(default_factory=list)  # channels whose message was updated
     skipped: list[str] = field(default_factory=list)  # messages that no longer exist
+    failed: list[str] = field(default_factory=list)  # posts Slack refused for good
 
 
 def error_code(exc: SlackApiError) -> str:
@@ -66,8 +67,9 @@ async def sync_incident(
 
     Runs under a per-incident advisory lock, so concurrent syncs (a retry racing a newer one)
     never post twice; the message reflects the projection as it is when the lock is taken.
-    Raises SlackPermanentError for errors that retrying cannot fix; other errors propagate
-    and the activity retries them.
+    A post Slack refuses for good (the app is not in the channel, say) does not stop the
+    other messages' updates; SlackPermanentError is raised after them. Other errors
+    propagate and the activity retries them.
     """
     out = SyncResult()
     await session.execute(
@@ -86,23 +88,28 @@ async def sync_incident(
     }
     service = await session.get(Service, incident.service_id)
     channel = await slack.channel_for(session=session, service=service) if service else None
-    try:
-        if channel and channel not in refs:
+    if channel and channel not in refs:
+        try:
             answer = await client.chat_postMessage(
                 channel=channel, text=fallback, blocks=blocks, unfurl_links=False
             )
+        except SlackApiError as exc:
+            _permanent_or_raise(exc, out, channel)
+        else:
             await _remember(session, incident_id, str(answer["channel"]), str(answer["ts"]))
             out.posted.append(channel)
-        room = next((r for r in refs.values() if r.kind == "incident_channel"), None)
-        if room is None and service is not None and incident_channel.wanted(service, incident):
+    room = next((r for r in refs.values() if r.kind == "incident_channel"), None)
+    if room is None and service is not None and incident_channel.wanted(service, incident):
+        try:
             room_id, ts = await incident_channel.create(
                 client=client, incident=incident, text=fallback, blocks=blocks
             )
+        except SlackApiError as exc:
+            _permanent_or_raise(exc, out, "incident channel")
+        else:
             await _remember(session, incident_id, room_id, ts, kind="incident_channel")
             room = await session.get(SlackMessage, (incident_id, room_id))
             out.posted.append(room_id)
-    except SlackApiError as exc:
-        raise _classify(exc) from exc
     if room is not None:
         try:
             await incident_channel.follow(
@@ -121,12 +128,26 @@ async def sync_incident(
                 ref.last_error = code
                 out.skipped.append(ref.channel)
                 continue
-            raise _classify(exc) from exc
+            _permanent_or_raise(exc, out, ref.channel)
+            ref.last_error = code
+            continue
         ref.updated_at = datetime.now(UTC)
         ref.last_error = None
         out.updated.append(ref.channel)
     await session.commit()
+    if out.failed:
+        # What could be done is done; the rest needs a person (invite the app, fix the id).
+        raise SlackPermanentError(f"Slack refused: {'; '.join(out.failed)}")
     return out
+
+
+def _permanent_or_raise(exc: SlackApiError, out: SyncResult, where: str) -> None:
+    """Note a refusal that retrying cannot fix and go on; raise anything else (retried)."""
+    code = error_code(exc)
+    if code not in PERMANENT_ERRORS:
+        raise exc
+    log.warning("slack refused a post to %s: %s", where, code)
+    out.failed.append(f"{where}: {code}")
 
 
 async def post_incident(

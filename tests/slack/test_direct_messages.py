@@ -54,3 +54,34 @@ async def test_a_dm_page_is_updated_in_place_with_the_channel_message(
 
     assert await h.eventually(both_updated) == {(CHANNEL, channel_ts), ("DBOB", dm_ts)}
     assert (await updated_to(slack_api, "[ACKNOWLEDGED]")).args["blocks"]
+
+
+async def test_a_channel_the_app_is_not_in_does_not_stop_dm_updates(
+    slack_http: httpx.AsyncClient,
+    ts_env: WorkflowEnvironment,
+    settings: Settings,
+    org: Org,
+    slack_api: SlackStandIn,
+    sessionmaker: SessionMaker,
+) -> None:
+    slack_api.refuse[CHANNEL] = "not_in_channel"
+    handle = await h.send_alert(ts_env.client, settings, org.service, h.alert())
+    view = await h.opened(handle)
+    await slack_api.wait_for("chat.postMessage")  # refused
+    async with sessionmaker() as session:
+        dm_ts = await messages.post_incident(
+            session=session,
+            client=slack.web_client(settings),
+            settings=settings,
+            incident_id=uuid.UUID(view.incident_id),
+            channel="UBOB",
+        )
+    payload = block_action("incident_acknowledge", view.incident_id, user="UBOB", ts=str(dm_ts))
+    payload["container"]["channel_id"] = payload["channel"]["id"] = "DBOB"
+    await press(slack_http, payload)
+    update = await updated_to(slack_api, "[ACKNOWLEDGED]")
+    assert (update.args["channel"], update.args["ts"]) == ("DBOB", dm_ts)
+    # Each sync tries the channel again (someone may have invited the app since), never retries.
+    posts = [c for c in slack_api.to("chat.postMessage") if c.args["channel"] == CHANNEL]
+    assert len(posts) >= 2
+    assert (await h.view(handle)).status == "acknowledged"
