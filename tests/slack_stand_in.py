@@ -40,6 +40,7 @@ class SlackStandIn:
     down: bool = False
     # When given, chat.* calls hang (as in a Slack incident) until the event is set.
     hold: asyncio.Event | None = None
+    held: tuple[str, ...] = ("chat.",)  # the methods `hold` holds (by prefix)
     taken_names: set[str] = field(default_factory=set)
     refuse: dict[str, str] = field(default_factory=dict)  # channel -> Slack error for chat.*
     base: str = ""
@@ -107,7 +108,7 @@ class SlackStandIn:
         self.calls.append(call)
         if token != BOT_TOKEN:
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        if self.hold is not None and method.startswith("chat."):
+        if self.hold is not None and method.startswith(self.held):
             await self.hold.wait()
         if method.startswith("chat.") and str(args.get("channel")) in self.refuse:
             return web.json_response({"ok": False, "error": self.refuse[str(args["channel"])]})

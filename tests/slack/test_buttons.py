@@ -47,9 +47,14 @@ async def test_incident_is_posted_to_the_services_channel_with_its_buttons(
         "incident_escalate",
         "incident_reassign",
     ]
-    async with sessionmaker() as session:
-        ref = await session.scalar(select(SlackMessage))
-    assert ref is not None and (ref.channel, ref.ts, ref.kind) == (CHANNEL, ts, "channel")
+
+    async def remembered() -> SlackMessage | None:
+        # Written by the activity right after Slack answered.
+        async with sessionmaker() as session:
+            return await session.scalar(select(SlackMessage))
+
+    ref = await h.eventually(remembered)
+    assert (ref.channel, ref.ts, ref.kind) == (CHANNEL, ts, "channel")
 
 
 async def test_acknowledge_from_slack_acts_as_the_linked_user_and_updates_the_message(

@@ -35,7 +35,14 @@ async def test_a_dm_page_is_updated_in_place_with_the_channel_message(
             incident_id=uuid.UUID(view.incident_id),
             channel="UBOB",
         )
-        refs = {m.channel: (m.ts, m.kind) for m in await session.scalars(select(SlackMessage))}
+
+    async def both_remembered() -> dict[str, tuple[str, str]] | None:
+        async with sessionmaker() as session:
+            rows = await session.scalars(select(SlackMessage))
+            refs = {m.channel: (m.ts, m.kind) for m in rows}
+        return refs if len(refs) == 2 else None
+
+    refs = await h.eventually(both_remembered)
     assert refs == {CHANNEL: (channel_ts, "channel"), "DBOB": (dm_ts, "dm")}
     payload = block_action("incident_acknowledge", view.incident_id, user="UBOB", ts=str(dm_ts))
     payload["container"]["channel_id"] = payload["channel"]["id"] = "DBOB"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import uuid
 
 import httpx
 
@@ -83,3 +85,21 @@ async def test_without_slack_settings_the_endpoint_is_a_404_problem(settings: Se
         r = await c.post("/slack/events", content="x=1")
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_slack_gets_its_answer_before_the_work_is_done(
+    slack_http: httpx.AsyncClient, slack_api: SlackStandIn
+) -> None:
+    await press(slack_http, block_action("incident_acknowledge", "warm-up", user="UBOB"))
+    await slack_api.wait_for("chat.postEphemeral")  # Bolt's one-time auth.test is behind us
+    slack_api.hold, slack_api.held = asyncio.Event(), ("users.info",)
+    payload = block_action("incident_acknowledge", str(uuid.uuid4()), user="USLOW")
+    started = time.monotonic()
+    r = await press(slack_http, payload)
+    answered = time.monotonic() - started
+    assert r.status_code == 200 and answered < 1.0  # Slack's limit is 3 s
+    await slack_api.wait_for("users.info")  # the work goes on after the answer...
+    assert len(slack_api.to("chat.postEphemeral")) == 1  # ...and has not replied yet
+    slack_api.hold.set()
+    await slack_api.wait_for("chat.postEphemeral", 2)
+    assert "not linked to a PageFree user" in slack_api.to("chat.postEphemeral")[1].args["text"]
