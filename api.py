@@ -23,6 +23,7 @@ from app.incidents.routes import router as incidents_router
 from app.ingest.receivers import router as ingest_receivers
 from app.ingest.routes import router as ingest_router
 from app.schedules.routes import router as schedules_router
+from app.slack import routes as slack_routes
 from app.temporal import LazyClient
 
 log = structlog.get_logger("pagefree.api")
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(ingest_router)
     app.include_router(ingest_receivers)
     app.include_router(schedules_router)
+    slack_routes.mount(app, settings)
     return app
 
 

@@ -16,6 +16,7 @@ from app.escalation import service as escalation
 from app.escalation import targets as escalation_targets
 from app.incidents import projection
 from app.notify.messages import page_message
+from app.slack import service as slack
 from workflows.incident_types import (
     Actor,
     DeliveryResult,
@@ -95,6 +96,7 @@ class IncidentActivities:
             policy=policy_snapshot(policy),
             ack_timeout_seconds=service.acknowledgement_timeout_seconds,
             auto_resolve_seconds=service.auto_resolve_timeout_seconds,
+            chat=slack.configured(self.settings),
         )
 
     @activity.defn(name="record_incident")

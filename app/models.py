@@ -7,6 +7,7 @@ from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
+from app.slack.models import SlackMessage
 
 __all__ = [
     "Alert",
@@ -23,6 +24,7 @@ __all__ = [
     "ScheduleOverride",
     "ScheduleSwap",
     "Service",
+    "SlackMessage",
     "Team",
     "TeamMember",
     "TimelineEvent",

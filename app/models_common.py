@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import Column, DateTime, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
 T = TypeVar("T")
+
+# Slack ids: channels start with C (public), G (private) or D (direct message), users with U or
+# W. Checked so that a typo is a 422 when configuring, not a failed post during an incident.
+SLACK_CHANNEL_PATTERN = r"^[CGD][A-Z0-9]{2,31}$"
+SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,31}$"
+SlackChannelId = Annotated[str, StringConstraints(pattern=SLACK_CHANNEL_PATTERN)]
+SlackUserId = Annotated[str, StringConstraints(pattern=SLACK_USER_PATTERN)]
 
 
 def id_field() -> Any:
@@ -56,9 +63,13 @@ class CursorPage(BaseModel, Generic[T]):
 
 
 __all__ = [
+    "SLACK_CHANNEL_PATTERN",
+    "SLACK_USER_PATTERN",
     "UUID",
     "CursorPage",
     "Page",
+    "SlackChannelId",
+    "SlackUserId",
     "created_at_field",
     "datetime",
     "id_field",

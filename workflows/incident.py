@@ -65,6 +65,9 @@ class IncidentWorkflow(IncidentEngine):
         self._sending = 0
         self._changes = 0  # counts recorded changes; _flushed_changes trails it
         self._flushed_changes = 0
+        self._chat_task = None
+        self._chat_wanted = False
+        self._chat_on = None
 
     # --- signals, queries, updates ----------------------------------------------------------
 
@@ -219,6 +222,8 @@ class IncidentWorkflow(IncidentEngine):
             await self._open()
         else:
             self._resume_chains()
+            # A sync in flight when the previous run continued as new was abandoned.
+            self._want_chat_sync()
         while True:
             self._take_alerts()
             if self.s.status == "resolved":
@@ -242,7 +247,7 @@ class IncidentWorkflow(IncidentEngine):
         self._cancel_chains()
         await self._flush()
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and not self._sending
+            lambda: workflow.all_handlers_finished() and not self._sending and self._chat_idle()
         )
         if self._after_resolve:
             # Alerts that arrived as the incident resolved open a new incident in a new run.
@@ -292,6 +297,7 @@ class IncidentWorkflow(IncidentEngine):
         s.policy = opened.policy
         s.alert_count = 1
         s.ack_timeout_seconds = opened.ack_timeout_seconds
+        s.chat = opened.chat
         s.auto_resolve_seconds = opened.auto_resolve_seconds
         if opened.auto_resolve_seconds:
             s.auto_resolve_deadline = now + timedelta(seconds=opened.auto_resolve_seconds)

@@ -12,6 +12,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.incident_chat import ChatSync
+
 # Plain data types and pure functions: imported once, outside the sandbox,
 # instead of again for every workflow run (that cost ~25 ms and ~700 KiB each).
 with workflow.unsafe.imports_passed_through():
@@ -55,7 +57,7 @@ SEND_RETRY = RetryPolicy(
 )
 
 
-class IncidentEngine:
+class IncidentEngine(ChatSync):
     """State transitions and side effects shared by the workflow's run loop and its Updates."""
 
     s: IncidentState
@@ -339,6 +341,7 @@ class IncidentEngine:
             summary=", ".join(e.type for e in events) or "update",
         )
         self._flushed_changes = max(self._flushed_changes, upto)
+        self._want_chat_sync()
 
     async def _write_alert_chunks(self, alerts: list[AlertIn]) -> list[AlertIn]:
         """Write all but the last chunk of a storm's alerts; return what is left to write.

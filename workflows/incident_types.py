@@ -120,6 +120,8 @@ class IncidentState(BaseModel):
     chains: list[Chain] = Field(default_factory=list)
     first_run_id: str | None = None
     max_history_events: int = 10_000
+    # Slack was configured when the incident opened: its messages follow every change.
+    chat: bool = False
 
 
 class IncidentInput(BaseModel):
@@ -215,6 +217,7 @@ class OpenedIncident(BaseModel):
     policy: PolicySnapshot
     ack_timeout_seconds: float | None = None
     auto_resolve_seconds: float | None = None
+    chat: bool = False  # Slack is configured: keep the incident's messages in sync
 
 
 class Projection(BaseModel):
@@ -272,3 +275,10 @@ class DeliveryResult(BaseModel):
 
 class LoadPolicy(BaseModel):
     policy_id: str
+
+
+class SyncChat(BaseModel):
+    """Bring the incident's chat messages up to date with the projection."""
+
+    incident_id: str
+    version: int  # the projection version the workflow had written (for logs)

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints, field_validator
 from sqlalchemy import Column, ForeignKey, Index, String, text
 from sqlmodel import Field, SQLModel
 
-from app.models_common import created_at_field, id_field, timestamp_field
+from app.models_common import (
+    SlackChannelId,
+    created_at_field,
+    id_field,
+    timestamp_field,
+)
 
 ROUTING_KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,62}$"
 ROUTING_KEY_MAX = 63
 RoutingKey = Annotated[str, StringConstraints(pattern=ROUTING_KEY_PATTERN)]
+Severity = Literal["critical", "error", "warning", "info"]
 
 
 class ServiceStatus(StrEnum):
@@ -55,6 +61,12 @@ class Service(SQLModel, table=True):
     urgency: Urgency = Field(default=Urgency.high, sa_column=Column(String(16), nullable=False))
     acknowledgement_timeout_seconds: float | None = Field(default=None)
     auto_resolve_timeout_seconds: float | None = Field(default=None)
+    # The Slack channel that shows this service's incidents (else the team's).
+    slack_channel_id: str | None = Field(default=None, max_length=32)
+    # Incidents at least this severe get a Slack channel of their own (None: never).
+    slack_incident_channel_severity: str | None = Field(
+        default=None, sa_column=Column(String(16), nullable=True)
+    )
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = timestamp_field()
 
@@ -81,6 +93,8 @@ class ServiceCreate(_Timeouts):
     acknowledgement_timeout: timedelta | None = None
     # How long a triggered incident stays open without new alerts before it resolves itself.
     auto_resolve_timeout: timedelta | None = None
+    slack_channel_id: SlackChannelId | None = None
+    slack_incident_channel_severity: Severity | None = None
 
 
 class ServiceUpdate(_Timeouts):
@@ -94,6 +108,8 @@ class ServiceUpdate(_Timeouts):
     urgency: Urgency | None = None
     acknowledgement_timeout: timedelta | None = None
     auto_resolve_timeout: timedelta | None = None
+    slack_channel_id: SlackChannelId | None = None
+    slack_incident_channel_severity: Severity | None = None
 
 
 class ServicePublic(BaseModel):
@@ -107,5 +123,7 @@ class ServicePublic(BaseModel):
     urgency: Urgency
     acknowledgement_timeout: timedelta | None
     auto_resolve_timeout: timedelta | None
+    slack_channel_id: str | None = None
+    slack_incident_channel_severity: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -53,6 +53,8 @@ def service_public(service: Service) -> ServicePublic:
         urgency=service.urgency,
         acknowledgement_timeout=_duration(service.acknowledgement_timeout_seconds),
         auto_resolve_timeout=_duration(service.auto_resolve_timeout_seconds),
+        slack_channel_id=service.slack_channel_id,
+        slack_incident_channel_severity=service.slack_incident_channel_severity,
         created_at=service.created_at,
         updated_at=service.updated_at,
     )
@@ -178,6 +180,8 @@ async def create_service(
         urgency=service_in.urgency,
         acknowledgement_timeout_seconds=_seconds(service_in.acknowledgement_timeout),
         auto_resolve_timeout_seconds=_seconds(service_in.auto_resolve_timeout),
+        slack_channel_id=service_in.slack_channel_id,
+        slack_incident_channel_severity=service_in.slack_incident_channel_severity,
     )
     session.add(service)
     await flush_unique(session, "a service with this name or routing key already exists")

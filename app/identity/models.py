@@ -11,7 +11,13 @@ from pydantic import BaseModel, EmailStr, field_validator
 from sqlalchemy import Column, ForeignKey, Index, String, text
 from sqlmodel import Field, SQLModel
 
-from app.models_common import created_at_field, id_field, timestamp_field
+from app.models_common import (
+    SlackChannelId,
+    SlackUserId,
+    created_at_field,
+    id_field,
+    timestamp_field,
+)
 
 
 class Role(StrEnum):
@@ -51,6 +57,8 @@ class User(UserBase, table=True):
 
     id: UUID = id_field()
     password_hash: str | None = Field(default=None, max_length=256)
+    # The user's Slack identity: set by an admin, or linked on first use by a verified e-mail.
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = timestamp_field()
 
@@ -73,6 +81,7 @@ class UserCreate(_UserFields):
     timezone: str = "UTC"
     role: Role = Role.responder
     password: str | None = Field(default=None, min_length=12, max_length=256)
+    slack_user_id: SlackUserId | None = None
 
 
 class UserUpdate(_UserFields):
@@ -81,6 +90,7 @@ class UserUpdate(_UserFields):
     timezone: str | None = None
     role: Role | None = None
     password: str | None = Field(default=None, min_length=12, max_length=256)
+    slack_user_id: SlackUserId | None = None  # null unlinks
 
 
 class UserPublic(BaseModel):
@@ -89,6 +99,7 @@ class UserPublic(BaseModel):
     email: str
     timezone: str
     role: Role
+    slack_user_id: str | None = None
     created_at: datetime | None = None
 
 
@@ -99,6 +110,8 @@ class Team(SQLModel, table=True):
     id: UUID = id_field()
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=2000)
+    # Where incidents of the team's services are posted when the service names no channel.
+    slack_channel_id: str | None = Field(default=None, max_length=32)
     created_at: datetime | None = created_at_field()
 
 
@@ -123,12 +136,14 @@ class TeamCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     members: list[TeamMemberIn] = Field(default_factory=list)
+    slack_channel_id: SlackChannelId | None = None
 
 
 class TeamUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     members: list[TeamMemberIn] | None = None  # replaces the whole list when given
+    slack_channel_id: SlackChannelId | None = None
 
 
 class TeamPublic(BaseModel):
@@ -136,6 +151,7 @@ class TeamPublic(BaseModel):
     name: str
     description: str | None
     members: list[TeamMemberIn]
+    slack_channel_id: str | None = None
     created_at: datetime | None = None
 
 

@@ -68,6 +68,11 @@ def _may_edit_user(actor: User, user_id: UUID, user_in: UserUpdate) -> None:
         )
     if user_in.role is not None and user_in.role != actor.role:
         raise Problem(403, "Forbidden", "only admins may change roles", type_="/problems/forbidden")
+    if "slack_user_id" in user_in.model_fields_set:
+        # Whoever holds a Slack id acts as this user from Slack: only admins link identities.
+        raise Problem(
+            403, "Forbidden", "only admins may link Slack accounts", type_="/problems/forbidden"
+        )
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)

@@ -103,6 +103,7 @@ async def create_user(*, session: AsyncSession, user_in: UserCreate, actor: Acto
         timezone=user_in.timezone,
         role=user_in.role,
         password_hash=hash_password(user_in.password) if user_in.password else None,
+        slack_user_id=user_in.slack_user_id,
     )
     session.add(user)
     await flush_unique(session, "a user with these unique fields already exists")
@@ -118,6 +119,9 @@ async def create_user(*, session: AsyncSession, user_in: UserCreate, actor: Acto
     return user
 
 
+_NULLABLE_USER_FIELDS = frozenset({"slack_user_id"})
+
+
 async def update_user(
     *, session: AsyncSession, user_id: UUID, user_in: UserUpdate, actor: Actor
 ) -> User:
@@ -131,7 +135,7 @@ async def update_user(
             raise conflict(f"a user with email {changes['email']} already exists")
     password = changes.pop("password", None)
     for field, value in changes.items():
-        if value is None:
+        if value is None and field not in _NULLABLE_USER_FIELDS:
             raise Problem(
                 422,
                 "Invalid request",
@@ -229,6 +233,7 @@ async def team_public(*, session: AsyncSession, team: Team) -> TeamPublic:
         name=team.name,
         description=team.description,
         members=await _members(session, team.id),
+        slack_channel_id=team.slack_channel_id,
         created_at=team.created_at,
     )
 
@@ -282,7 +287,11 @@ async def create_team(*, session: AsyncSession, team_in: TeamCreate, actor: Acto
     await _check_members(session, team_in.members)
     if await name_taken(session, Team, team_in.name, None):
         raise conflict(f"a team named {team_in.name!r} already exists")
-    team = Team(name=team_in.name, description=team_in.description)
+    team = Team(
+        name=team_in.name,
+        description=team_in.description,
+        slack_channel_id=team_in.slack_channel_id,
+    )
     session.add(team)
     await flush_unique(session, "a team with these unique fields already exists")
     for m in team_in.members:
@@ -318,6 +327,8 @@ async def update_team(
         team.name = changes["name"]
     if "description" in changes:
         team.description = changes["description"]
+    if "slack_channel_id" in changes:
+        team.slack_channel_id = changes["slack_channel_id"]
     if team_in.members is not None:
         await _check_members(session, team_in.members)
         await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[arg-type]

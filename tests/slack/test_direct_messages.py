@@ -1,0 +1,94 @@
+"""A page sent as a Slack DM is remembered, acts like the channel message, and is kept current."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from app.config import Settings
+from app.db import SessionMaker
+from app.slack import messages
+from app.slack import service as slack
+from app.slack.models import SlackMessage
+from tests import incident_helpers as h
+from tests.slack.conftest import CHANNEL, Org, block_action, open_incident, press, updated_to
+from tests.slack_stand_in import SlackStandIn
+
+
+async def test_a_dm_page_is_updated_in_place_with_the_channel_message(
+    slack_http: httpx.AsyncClient,
+    ts_env: WorkflowEnvironment,
+    settings: Settings,
+    org: Org,
+    slack_api: SlackStandIn,
+    sessionmaker: SessionMaker,
+) -> None:
+    handle, view, channel_ts = await open_incident(ts_env, settings, org, slack_api)
+    async with sessionmaker() as session:
+        dm_ts = await messages.post_incident(
+            session=session,
+            client=slack.web_client(settings),
+            settings=settings,
+            incident_id=uuid.UUID(view.incident_id),
+            channel="UBOB",
+        )
+
+    async def both_remembered() -> dict[str, tuple[str, str]] | None:
+        async with sessionmaker() as session:
+            rows = await session.scalars(select(SlackMessage))
+            refs = {m.channel: (m.ts, m.kind) for m in rows}
+        return refs if len(refs) == 2 else None
+
+    refs = await h.eventually(both_remembered)
+    assert refs == {CHANNEL: (channel_ts, "channel"), "DBOB": (dm_ts, "dm")}
+    payload = block_action("incident_acknowledge", view.incident_id, user="UBOB", ts=str(dm_ts))
+    payload["container"]["channel_id"] = payload["channel"]["id"] = "DBOB"
+    await press(slack_http, payload)
+    (reply,) = await slack_api.wait_for("chat.postEphemeral")
+    assert reply.args["channel"] == "DBOB" and reply.args["user"] == "UBOB"
+    assert (await h.view(handle)).status == "acknowledged"
+
+    async def both_updated() -> set[tuple[str, str]] | None:
+        shown = {
+            (c.args["channel"], c.args["ts"])
+            for c in slack_api.to("chat.update")
+            if "[ACKNOWLEDGED]" in c.args["text"]
+        }
+        return shown if len(shown) == 2 else None
+
+    assert await h.eventually(both_updated) == {(CHANNEL, channel_ts), ("DBOB", dm_ts)}
+    assert (await updated_to(slack_api, "[ACKNOWLEDGED]")).args["blocks"]
+
+
+async def test_a_channel_the_app_is_not_in_does_not_stop_dm_updates(
+    slack_http: httpx.AsyncClient,
+    ts_env: WorkflowEnvironment,
+    settings: Settings,
+    org: Org,
+    slack_api: SlackStandIn,
+    sessionmaker: SessionMaker,
+) -> None:
+    slack_api.refuse[CHANNEL] = "not_in_channel"
+    handle = await h.send_alert(ts_env.client, settings, org.service, h.alert())
+    view = await h.opened(handle)
+    await slack_api.wait_for("chat.postMessage")  # refused
+    async with sessionmaker() as session:
+        dm_ts = await messages.post_incident(
+            session=session,
+            client=slack.web_client(settings),
+            settings=settings,
+            incident_id=uuid.UUID(view.incident_id),
+            channel="UBOB",
+        )
+    payload = block_action("incident_acknowledge", view.incident_id, user="UBOB", ts=str(dm_ts))
+    payload["container"]["channel_id"] = payload["channel"]["id"] = "DBOB"
+    await press(slack_http, payload)
+    update = await updated_to(slack_api, "[ACKNOWLEDGED]")
+    assert (update.args["channel"], update.args["ts"]) == ("DBOB", dm_ts)
+    # Each sync tries the channel again (someone may have invited the app since), never retries.
+    posts = [c for c in slack_api.to("chat.postMessage") if c.args["channel"] == CHANNEL]
+    assert len(posts) >= 2
+    assert (await h.view(handle)).status == "acknowledged"
