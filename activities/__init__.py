@@ -6,17 +6,22 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.incident import IncidentActivities
+from activities.notify import NotifyActivities
 from app.config import Settings
 from app.db import SessionMaker
+from app.notify.channels import Channels, build_channels
 
 
-def build_activities(sessionmaker: SessionMaker, settings: Settings) -> list[Callable[..., Any]]:
+def build_activities(
+    sessionmaker: SessionMaker, settings: Settings, channels: Channels | None = None
+) -> list[Callable[..., Any]]:
     """Return every activity the worker runs, bound to its clients."""
     incident = IncidentActivities(sessionmaker, settings)
+    notify = NotifyActivities(sessionmaker, settings, channels or build_channels(settings))
     return [
         incident.open_incident,
         incident.record_incident,
         incident.load_policy,
         incident.page_level,
-        incident.send_notification,
+        notify.send_notification,
     ]

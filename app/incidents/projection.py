@@ -213,7 +213,8 @@ async def record_delivery(
     error: str | None,
     provider_id: str | None,
     at: datetime,
-    event: TimelineEventIn,
+    event: TimelineEventIn | None,
+    attempt: int = 1,
 ) -> tuple[str, bool]:
     """Write a delivery-log row and its timeline event once; return (id, newly written)."""
     row_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:notification:{idempotency_key}")
@@ -229,7 +230,7 @@ async def record_delivery(
             provider=provider,
             address=address,
             status=status,
-            attempt=1,
+            attempt=attempt,
             provider_id=provider_id,
             message=message,
             error=error,
@@ -241,6 +242,7 @@ async def record_delivery(
     )
     written = await session.scalar(stmt) is not None
     if written:
-        await insert_events(session, incident_id, [event])
+        if event is not None:
+            await insert_events(session, incident_id, [event])
         await notify(session, incident_id, "notified", channel=channel, status=status)
     return str(row_id), written

@@ -1,8 +1,7 @@
 """A paged user's notification chain (push now, SMS later, voice later still) and its cancellation.
 
-Per-user notification rules arrive with the notifications issue; here `page_level` is wrapped
-so that each user gets a three-step plan on the `log` channel, and the workflow's handling of
-the chain is what is observed.
+Here `page_level` is wrapped so that each user gets a three-step plan on the `log` channel, and
+the workflow's handling of the chain is what is observed (tests/notify covers real channels).
 """
 
 from __future__ import annotations
@@ -15,8 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.incident import IncidentActivities
+from activities.notify import NotifyActivities
 from app.config import Settings
 from app.db import SessionMaker
+from app.notify.channels import Channels
 from tests import incident_helpers as h
 from workflows import WORKFLOWS
 from workflows.incident_types import ActionIn, Actor, NotificationStep, PagedLevel, PageLevel
@@ -29,6 +30,7 @@ async def chain_worker(
     ts_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
 ) -> AsyncIterator[Worker]:
     real = IncidentActivities(sessionmaker, settings)
+    notify = NotifyActivities(sessionmaker, settings, Channels())
 
     @activity.defn(name="page_level")
     async def page_level(inp: PageLevel) -> PagedLevel:
@@ -39,7 +41,7 @@ async def chain_worker(
         return paged
 
     acts = [real.open_incident, real.record_incident, real.load_policy, page_level,
-            real.send_notification]  # fmt: skip
+            notify.send_notification]  # fmt: skip
     async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
                       workflows=WORKFLOWS, activities=acts) as w:  # fmt: skip
         yield w
