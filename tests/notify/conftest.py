@@ -201,3 +201,21 @@ async def notify_worker(
         activities=build_activities(sessionmaker, notify_settings, channels),
     ) as w:
         yield w
+
+
+@pytest.fixture
+async def notify_api(
+    notify_settings: Settings, database_url: str, ts_env: WorkflowEnvironment
+) -> AsyncIterator[Any]:
+    """An HTTP client on the API built with the stand-in providers and the test Temporal."""
+    import httpx
+
+    from api import create_app
+    from app.temporal import LazyClient
+
+    app = create_app(notify_settings, database_url=database_url)
+    app.state.temporal = LazyClient(notify_settings, None, client=ts_env.client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -32,7 +33,14 @@ def test_ses_email_has_plain_text_and_html_bodies(channels: Channels) -> None:
     to = f"{uuid.uuid4().hex[:8]}@example.com"
     subject, text, html = messages.email(FACTS)
     assert channels.email is not None
+    wire: list[dict[str, list[str]]] = []
+    channels.email.client.meta.events.register(  # type: ignore[attr-defined]
+        "before-send.ses.SendEmail", lambda request, **_: wire.append(parse_qs(request.body))
+    )
     sent = channels.email.send_email(to=to, subject=subject, text=text, html=html)
+    [form] = wire
+    assert form["Message.Body.Text.Data"] == [text] and "Open the incident: " in text
+    assert form["Message.Body.Html.Data"] == [html]
     [message] = ses_sent(to)
     assert sent.provider == "ses" and sent.provider_id == message.id
     assert message.source == FROM_EMAIL

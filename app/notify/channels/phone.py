@@ -71,7 +71,9 @@ class TwilioPhone:
             )
         except (TwilioException, OSError) as exc:
             raise _twilio_error(exc) from exc
-        return Sent(provider=self.name, provider_id=message.sid, status="queued")
+        # "sent" in the delivery log means the provider took it; Twilio's status callbacks
+        # later move the row to delivered or failed.
+        return Sent(provider=self.name, provider_id=message.sid)
 
     def call(self, *, to: str, twiml: str, status_callback: str | None) -> Sent:
         """Place a call that runs `twiml` when answered."""
@@ -84,7 +86,7 @@ class TwilioPhone:
             )
         except (TwilioException, OSError) as exc:
             raise _twilio_error(exc) from exc
-        return Sent(provider=self.name, provider_id=call.sid, status="queued")
+        return Sent(provider=self.name, provider_id=call.sid)
 
 
 class SnsSms:
