@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from urllib.parse import parse_qsl
 from uuid import UUID
 
 import structlog
@@ -46,7 +47,9 @@ async def _twilio_form(request: Request, settings: SettingsDep) -> dict[str, str
     token = settings.twilio_auth_token
     if token is None:
         raise Problem(503, "Twilio is not configured", "set TWILIO_AUTH_TOKEN")
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    # Twilio posts application/x-www-form-urlencoded; parsed here (no multipart dependency).
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    form = dict(parse_qsl(raw, keep_blank_values=True))
     # Twilio signs the URL it was given: our public URL, not the one behind a proxy.
     url = settings.base_url + request.url.path
     if request.url.query:
