@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.incident import IncidentActivities
-from activities.notify import NotifyActivities
+from activities.notify import AnnounceActivities, NotifyActivities
 from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, build_channels
@@ -17,11 +17,14 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     """Return every activity the worker runs, bound to its clients."""
     incident = IncidentActivities(sessionmaker, settings)
-    notify = NotifyActivities(sessionmaker, settings, channels or build_channels(settings))
+    channels = channels or build_channels(settings)
+    notify = NotifyActivities(sessionmaker, settings, channels)
+    announce = AnnounceActivities(sessionmaker, settings, channels)
     return [
         incident.open_incident,
         incident.record_incident,
         incident.load_policy,
         incident.page_level,
         notify.send_notification,
+        announce.announce_page,
     ]

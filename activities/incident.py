@@ -158,4 +158,6 @@ class IncidentActivities:
                 )
             await projection.insert_events(session, inp.incident_id, events)
             await session.commit()
-        return PagedLevel(users=users, unresolved=found.unresolved)
+        s = self.settings
+        chat = bool(s.teams_webhook_url or (s.slack_page_channel and s.slack_bot_token))
+        return PagedLevel(users=users, unresolved=found.unresolved, announce=chat and bool(users))

@@ -12,17 +12,25 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from app.config import Settings
-from app.db import SessionMaker
+from app.db import SessionMaker, utcnow
 from app.identity.models import User
 from app.incidents import projection
-from app.incidents.models import Incident
+from app.incidents.models import Incident, TimelineEvent
 from app.notify import messages
 from app.notify import service as notify
 from app.notify.channels import Channels, DeliveryError, Sent
+from app.notify.channels.base import ChatPoster
+from app.notify.channels.chat import adaptive_card
 from app.notify.links import make_link_token
 from app.notify.messages import PageFacts
 from app.notify.models import ContactMethod, ContactType
-from workflows.incident_types import Actor, DeliveryResult, SendNotification, TimelineEventIn
+from workflows.incident_types import (
+    Actor,
+    AnnouncePage,
+    DeliveryResult,
+    SendNotification,
+    TimelineEventIn,
+)
 
 PERMANENT = "PermanentDeliveryError"
 TRANSIENT = "TransientDeliveryError"
@@ -98,6 +106,7 @@ class NotifyActivities:
                 at=now,
                 event=self._event(inp, "notified", now, detail),
                 attempt=attempt,
+                sent_at=utcnow(),  # when the provider took it: the page's real timing
             )
             await session.commit()
         activity.logger.info(
@@ -256,3 +265,62 @@ def _shown(target: _Target) -> str | None:
         endpoint = str(json.loads(target.address).get("endpoint", ""))
         return endpoint.split("/")[2] if endpoint.count("/") >= 2 else "push"
     return target.address or None
+
+
+class AnnounceActivities:
+    """Posts pages to team chat channels: a Slack channel and a Microsoft Teams webhook."""
+
+    def __init__(self, sessionmaker: SessionMaker, settings: Settings, channels: Channels):
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.channels = channels
+
+    @activity.defn(name="announce_page")
+    async def announce_page(self, inp: AnnouncePage) -> None:
+        """Post once per channel (a retry skips channels already posted); log on the timeline."""
+        info = activity.info()
+        now = info.current_attempt_scheduled_time
+        url = f"{self.settings.base_url}/incidents/{inp.incident_id}"
+        facts = PageFacts(
+            number=inp.number,
+            title=inp.title,
+            service=inp.service_name,
+            severity=inp.severity,
+            url=url,
+            level=inp.level,
+        )
+        text = f"{messages.chat(facts)} Paged: {', '.join(inp.user_names)}."
+        targets: list[tuple[str, ChatPoster, str]] = []
+        if self.channels.teams:
+            targets.append(("teams", self.channels.teams, ""))
+        if self.channels.slack and self.channels.slack_channel:
+            targets.append(("slack", self.channels.slack, self.channels.slack_channel))
+        limit = info.retry_policy.maximum_attempts if info.retry_policy else 0
+        failures: list[DeliveryError] = []
+        for name, poster, target in targets:
+            event_id = f"{inp.key}:{name}"
+            async with self.sessionmaker() as session:
+                if await session.get(TimelineEvent, event_id) is not None:
+                    continue  # posted by an earlier attempt
+            card = adaptive_card(text, [("Open incident", url)]) if name == "teams" else None
+            try:
+                await asyncio.to_thread(poster.post, target=target, text=text, card=card)
+                event = TimelineEventIn(
+                    id=event_id, at=now, position=inp.position, type="notified", actor=Actor(),
+                    detail={"channel": name, "target": "channel", "level": inp.level},
+                )  # fmt: skip
+            except DeliveryError as exc:
+                failures.append(exc)
+                if not (exc.permanent or (limit > 0 and info.attempt >= limit)):
+                    continue
+                event = TimelineEventIn(
+                    id=f"{event_id}:failed", at=now, position=inp.position,
+                    type="notification_failed", actor=Actor(),
+                    detail={"channel": name, "target": "channel", "error": str(exc)},
+                )  # fmt: skip
+            async with self.sessionmaker() as session:
+                await projection.insert_events(session, inp.incident_id, [event])
+                await session.commit()
+        retry = [f for f in failures if not f.permanent]
+        if retry:
+            raise ApplicationError(str(retry[0]), type=TRANSIENT)

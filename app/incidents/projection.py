@@ -215,6 +215,7 @@ async def record_delivery(
     at: datetime,
     event: TimelineEventIn | None,
     attempt: int = 1,
+    sent_at: datetime | None = None,
 ) -> tuple[str, bool]:
     """Write a delivery-log row and its timeline event once; return (id, newly written)."""
     row_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:notification:{idempotency_key}")
@@ -235,7 +236,7 @@ async def record_delivery(
             message=message,
             error=error,
             created_at=at,
-            sent_at=at if status in ("sent", "delivered") else None,
+            sent_at=(sent_at or at) if status in ("sent", "delivered") else None,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(Notification.id)

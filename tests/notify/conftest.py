@@ -166,7 +166,6 @@ def notify_settings(settings: Settings, providers: Providers, aws: str) -> Setti
             "twilio_api_url": providers.twilio.url,
             "slack_bot_token": _secret(SLACK_TOKEN),
             "slack_api_url": providers.slack.url + "/api/",
-            "teams_webhook_url": _secret(providers.teams.url + "/webhook"),
             "vapid_private_key": _secret(private),
             "vapid_public_key": public,
             "vapid_subject": "mailto:ops@example.com",
@@ -179,6 +178,16 @@ def _secret(value: str) -> Any:
     from pydantic import SecretStr
 
     return SecretStr(value)
+
+
+def with_chat_channels(settings: Settings, providers: Providers) -> Settings:
+    """The settings plus a Teams webhook and a Slack page channel (pages are announced)."""
+    return settings.model_copy(
+        update={
+            "teams_webhook_url": _secret(providers.teams.url + "/webhook"),
+            "slack_page_channel": "C0PAGES",
+        }
+    )
 
 
 @pytest.fixture

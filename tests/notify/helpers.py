@@ -14,7 +14,7 @@ async def reachable_user(
     verified: bool = True,
     timezone: str = "UTC",
 ) -> tuple[User, list[ContactMethod]]:
-    """Create a user with one contact method and one high-urgency rule per (type, address, delay)."""
+    """Create a user with a contact method and a high-urgency rule per (type, address, delay)."""
     async with sessionmaker() as session:
         user = await make_user(session, timezone=timezone)
         methods = []

@@ -13,7 +13,7 @@ from app.notify import messages
 from app.notify.channels import Channels, DeliveryError, build_channels
 from app.notify.channels.chat import adaptive_card
 from app.notify.channels.phone import FailoverSms
-from tests.notify.conftest import FROM_EMAIL, Providers, ses_sent, sns_sms
+from tests.notify.conftest import FROM_EMAIL, Providers, ses_sent, sns_sms, with_chat_channels
 
 FACTS = messages.PageFacts(
     number=42,
@@ -183,8 +183,9 @@ def test_slack_unknown_user_is_permanent_and_rate_limit_is_not(
 
 
 def test_teams_channel_message_is_an_adaptive_card(
-    channels: Channels, providers: Providers
+    notify_settings: Settings, providers: Providers
 ) -> None:
+    channels = build_channels(with_chat_channels(notify_settings, providers))
     assert channels.teams is not None
     card = adaptive_card(messages.chat(FACTS), [("Open", FACTS.url)])
     channels.teams.post(target="", text="", card=card)

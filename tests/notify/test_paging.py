@@ -15,7 +15,7 @@ from app.db import SessionMaker
 from app.notify.channels import build_channels
 from app.notify.models import ContactMethod
 from tests import incident_helpers as h
-from tests.notify.conftest import Providers, ses_sent, sns_sms
+from tests.notify.conftest import Providers, ses_sent, sns_sms, with_chat_channels
 from tests.notify.helpers import reachable_user
 from workflows import WORKFLOWS
 from workflows.incident_types import ActionIn, Actor
@@ -48,7 +48,7 @@ async def test_sms_at_once_and_voice_after_five_minutes(
     user, _ = await reachable_user(
         sessionmaker, ("sms", "+15552223333", 0), ("voice", "+15552223333", 300)
     )
-    handle, v = await _incident(sessionmaker, notify_settings, ts_env, h.level(3600, user))
+    _, v = await _incident(sessionmaker, notify_settings, ts_env, h.level(3600, user))
     [row] = await _rows(sessionmaker, v.incident_id, 1)
     assert (row.channel, row.provider, row.status, row.attempt) == ("sms", "twilio", "sent", 1)
     [sms] = providers.twilio.sent()
@@ -212,3 +212,40 @@ async def test_expired_push_subscription_is_removed(
     assert row.address == "127.0.0.1:" + providers.push.url.rsplit(":", 1)[1]  # no keys logged
     async with sessionmaker() as s:
         assert await s.get(ContactMethod, method.id) is None
+
+
+async def test_each_level_is_announced_in_teams_and_the_slack_channel(
+    ts_env: WorkflowEnvironment,
+    sessionmaker: SessionMaker,
+    notify_settings: Settings,
+    providers: Providers,
+) -> None:
+    s = with_chat_channels(notify_settings, providers).model_copy(
+        update={"temporal_task_queue": notify_settings.temporal_task_queue + "-chat"}
+    )
+    user, _ = await reachable_user(sessionmaker, ("sms", "+15552225555", 0))
+    providers.slack.error = "ratelimited"  # Slack fails once, then recovers; Teams posts once
+    async with Worker(
+        ts_env.client,
+        task_queue=s.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(sessionmaker, s, build_channels(s)),
+    ):
+        _, v = await _incident(sessionmaker, s, ts_env, h.level(3600, user))
+
+        async def slack_posted():  # type: ignore[no-untyped-def]
+            providers.slack.error = None if providers.slack.requests else "ratelimited"
+            events = await h.timeline(sessionmaker, v.incident_id)
+            chat = {e.detail.get("channel") for e in events if e.type == "notified"}
+            return {"teams", "slack"} <= chat
+
+        await h.eventually(slack_posted)
+    [card] = [r.json() for r in providers.teams.requests]
+    content = card["attachments"][0]["content"]
+    assert (
+        f"#{v.number} CRITICAL" in content["body"][0]["text"]
+        and user.name in content["body"][0]["text"]
+    )
+    posts = providers.slack.posts()
+    assert [p["channel"] for p in posts] == ["C0PAGES", "C0PAGES"]  # the retry, not a duplicate
+    assert len(providers.teams.requests) == 1  # a retry skips a channel already posted
