@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -76,16 +77,20 @@ async def _phase(
             await asyncio.sleep(1)
             rows = await (
                 await conn.execute(
-                    "SELECT i.dedup_key, min(n.sent_at), min(n.provider) FROM notifications n "
+                    "SELECT i.dedup_key, min(n.sent_at), min(n.provider), min(i.created_at) "
+                    "FROM notifications n "
                     "JOIN incidents i ON i.id = n.incident_id WHERE i.dedup_key LIKE %s "
                     "AND n.status IN ('sent', 'delivered') GROUP BY i.dedup_key",
                     (prefix + "-%",),
                 )
             ).fetchall()
-            sent = {r[0]: (r[1].timestamp(), r[2]) for r in rows}
+            sent = {r[0]: (r[1].timestamp(), r[2], r[3].timestamp()) for r in rows}
     latencies = [sent[k][0] - t for k, t in accepted.items() if k in sent]
+    # Where the time goes: until the workflow opened the incident, and from then to the page.
+    opening = [sent[k][2] - t for k, t in accepted.items() if k in sent]
+    paging = [sent[k][0] - sent[k][2] for k in accepted if k in sent]
     providers: dict[str, int] = {}
-    for _, provider in sent.values():
+    for _, provider, _ in sent.values():
         providers[provider] = providers.get(provider, 0) + 1
     return {
         "phase": name,
@@ -95,6 +100,9 @@ async def _phase(
         "p50_ms": _pct(latencies, 0.50),
         "p99_ms": _pct(latencies, 0.99),
         "max_ms": _pct(latencies, 1.0),
+        "open_p50_ms": _pct(opening, 0.50),
+        "open_to_sent_p50_ms": _pct(paging, 0.50),
+        "open_to_sent_p99_ms": _pct(paging, 0.99),
     }
 
 
@@ -151,18 +159,19 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     p = argparse.ArgumentParser(prog="python -m bench.notify", description=__doc__.split("\n")[0])
     p.add_argument("--rate", type=float, default=20.0, help="alerts per second")
     p.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
     p.add_argument("--provider-delay", type=float, default=0.05, help="stand-in answer delay, s")
     results = asyncio.run(run(p.parse_args(argv)))
-    print(
-        f"{'phase':<10} {'accepted':>8} {'sent':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  by"
-    )
+    head = ("phase", "accepted", "sent", "p50 ms", "p99 ms", "max ms", "open p50", "page p50/p99")
+    print("{:<10} {:>8} {:>6} {:>8} {:>8} {:>8} {:>9} {:>15}  by".format(*head))
     for r in results:
         print(
             f"{r['phase']:<10} {r['alerts_accepted']:>8} {r['pages_sent']:>6} "
-            f"{r['p50_ms']!s:>8} {r['p99_ms']!s:>8} {r['max_ms']!s:>8}  {r['providers']}"
+            f"{r['p50_ms']!s:>8} {r['p99_ms']!s:>8} {r['max_ms']!s:>8} {r['open_p50_ms']!s:>9} "
+            f"{r['open_to_sent_p50_ms']!s:>7}/{r['open_to_sent_p99_ms']!s:<7}  {r['providers']}"
         )
     sys.stdout.flush()
 
