@@ -154,25 +154,42 @@ async def test_sms_from_an_unknown_number_acts_on_nothing(
 
 
 @pytest.mark.usefixtures("notify_worker")
-async def test_keypress_2_on_the_page_call_resolves(
+@pytest.mark.parametrize(
+    ("digit", "status", "event"),
+    [
+        ("1", "acknowledged", "acknowledged"),
+        ("2", "resolved", "resolved"),
+        ("3", "triggered", "escalated"),
+    ],
+)
+async def test_keypress_on_the_page_call_acts(
     notify_api: httpx.AsyncClient,
     ts_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
     notify_settings: Settings,
+    digit: str,
+    status: str,
+    event: str,
 ) -> None:
     user, _ = await reachable_user(sessionmaker, ("voice", "+15552224444", 0))
     handle, v = await _open(sessionmaker, notify_settings, ts_env, user)
     path = f"/webhooks/twilio/voice?incident={v.incident_id}&user={user.id}"
     params = {
         "CallSid": "CA" + "1" * 32,
-        "Digits": "2",
+        "Digits": digit,
         "To": "+15552224444",
         "From": "+15550001111",
     }
     body, headers = _signed(path, params)
     r = await notify_api.post(path, content=body, headers=headers)
-    assert r.status_code == 200 and "is now resolved" in r.text, r.text
-    assert (await h.view(handle)).status == "resolved"
+    assert r.status_code == 200 and f"is now {status}" in r.text, r.text
+    assert (await h.view(handle)).status == status
+
+    async def recorded() -> Any:
+        events = await h.timeline(sessionmaker, v.incident_id)
+        return [e for e in events if e.type == event and e.actor.get("via") == "voice"]
+
+    await h.eventually(recorded)
 
 
 @pytest.mark.usefixtures("notify_worker")
