@@ -15,7 +15,7 @@ from app.errors import Problem
 from app.escalation import service as escalation
 from app.escalation import targets as escalation_targets
 from app.incidents import projection
-from app.notify import service as notify
+from app.notify import delivery as notify
 from workflows.incident_types import (
     Actor,
     LoadPolicy,

@@ -17,7 +17,7 @@ from app.identity import service as identity
 from app.identity.models import Role, User
 from app.incidents import service as incidents
 from app.incidents.models import Incident
-from app.notify import service
+from app.notify import delivery
 from workflows.incident_types import ActionIn, Actor, ResolveIn
 
 UPDATES = {"acknowledge": "acknowledge", "resolve": "resolve", "escalate": "escalate"}
@@ -32,7 +32,7 @@ def twilio_signature_ok(
 
 async def user_by_phone(*, session: AsyncSession, number: str) -> User | None:
     """Return the one user whose verified SMS/voice number this is (None if none or shared)."""
-    found = await service.users_by_phone(session=session, number=number)
+    found = await delivery.users_by_phone(session=session, number=number)
     if len(found) != 1:
         return None
     return await session.get(User, found[0])

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import Problem
-from app.notify import inbound, messages, service
+from app.notify import delivery, inbound, messages
 from app.notify.links import BadLink, LinkClaims, read_link_token
 from app.notify.replies import DIGITS, SMS_HELP, parse_sms
 
@@ -80,7 +80,7 @@ async def twilio_sms(
     if reply is None:
         return _twiml(messages.twiml_message(SMS_HELP))
     user = await inbound.user_by_phone(session=session, number=form.get("From", ""))
-    incident = await service.incident_by_number(session=session, number=reply.number)
+    incident = await delivery.incident_by_number(session=session, number=reply.number)
     if user is None:
         return _twiml(messages.twiml_message("This number is not a verified PageFree number."))
     if incident is None:
@@ -135,7 +135,7 @@ async def twilio_status(request: Request, session: SessionDep, settings: Setting
     status = _STATUS.get(raw)
     if sid and status:
         code = form.get("ErrorCode")
-        await service.record_provider_status(
+        await delivery.record_provider_status(
             session=session,
             provider_id=sid,
             status=status,
@@ -182,7 +182,7 @@ async def action_link_act(
     """Use the link: act once, as the person it was sent to."""
     claims = _claims(token, settings, utcnow())
     incident_id, user_id = UUID(claims.incident_id), UUID(claims.user_id)
-    if not await service.use_link(
+    if not await delivery.use_link(
         session=session,
         jti=claims.jti,
         incident_id=incident_id,
