@@ -22,6 +22,9 @@ from app.identity.routes import router as identity_router
 from app.incidents.routes import router as incidents_router
 from app.ingest.receivers import router as ingest_receivers
 from app.ingest.routes import router as ingest_router
+from app.notify.channels import build_channels
+from app.notify.routes import router as notify_router
+from app.notify.webhooks import router as notify_webhooks
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.temporal import LazyClient
@@ -109,6 +112,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.channels = build_channels(settings)
+    for warning in app.state.channels.warnings:
+        log.warning("notification channel", detail=warning)
     errors.install(app)
 
     app.add_middleware(RequestLog)
@@ -122,6 +128,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(ingest_receivers)
     app.include_router(schedules_router)
     slack_routes.mount(app, settings)
+    app.include_router(notify_router)
+    app.include_router(notify_webhooks)
     return app
 
 

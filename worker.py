@@ -12,6 +12,7 @@ from activities import build_activities
 from app import devstack, logs
 from app.config import Settings, get_settings
 from app.db import check_migrated, make_engine, make_sessionmaker
+from app.notify.channels import build_channels
 from app.temporal import connect
 from workflows import WORKFLOWS
 
@@ -23,11 +24,14 @@ async def run(settings: Settings) -> None:
     engine = make_engine(devstack.database_url(settings))
     await check_migrated(engine)
     client = await connect(settings, devstack.temporal_address(settings))
+    channels = build_channels(settings)
+    for warning in channels.warnings:
+        log.warning("notification channel: %s", warning)
     worker = Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(make_sessionmaker(engine), settings),
+        activities=build_activities(make_sessionmaker(engine), settings, channels),
         max_cached_workflows=2000,
     )
     stop = asyncio.Event()

@@ -7,19 +7,27 @@ from typing import Any
 
 from activities.incident import IncidentActivities
 from activities.slack import SlackActivities
+from activities.notify import AnnounceActivities, NotifyActivities
 from app.config import Settings
 from app.db import SessionMaker
+from app.notify.channels import Channels, build_channels
 
 
-def build_activities(sessionmaker: SessionMaker, settings: Settings) -> list[Callable[..., Any]]:
+def build_activities(
+    sessionmaker: SessionMaker, settings: Settings, channels: Channels | None = None
+) -> list[Callable[..., Any]]:
     """Return every activity the worker runs, bound to its clients."""
     incident = IncidentActivities(sessionmaker, settings)
     slack = SlackActivities(sessionmaker, settings)
+    channels = channels or build_channels(settings)
+    notify = NotifyActivities(sessionmaker, settings, channels)
+    announce = AnnounceActivities(sessionmaker, settings, channels)
     return [
         incident.open_incident,
         incident.record_incident,
         incident.load_policy,
         incident.page_level,
-        incident.send_notification,
         slack.sync_chat,
+        notify.send_notification,
+        announce.announce_page,
     ]

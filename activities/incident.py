@@ -15,11 +15,10 @@ from app.errors import Problem
 from app.escalation import service as escalation
 from app.escalation import targets as escalation_targets
 from app.incidents import projection
-from app.notify.messages import page_message
+from app.notify import delivery as notify
 from app.slack import service as slack
 from workflows.incident_types import (
     Actor,
-    DeliveryResult,
     LoadPolicy,
     NotificationStep,
     OpenedIncident,
@@ -29,7 +28,6 @@ from workflows.incident_types import (
     PageLevel,
     PolicySnapshot,
     Projection,
-    SendNotification,
     TimelineEventIn,
 )
 
@@ -44,6 +42,18 @@ def policy_snapshot(policy: Any) -> PolicySnapshot:
             "levels": policy.levels,
         }
     )
+
+
+def _steps(planned: list[notify.PlannedStep], email: str) -> list[NotificationStep]:
+    """Return the chain's steps; ids only, so no address lands in the workflow history."""
+    if not planned:
+        return [NotificationStep(channel="log", address=email, delay_seconds=0)]
+    return [
+        NotificationStep(
+            channel=p.channel, contact_method_id=p.contact_method_id, delay_seconds=p.delay_seconds
+        )
+        for p in planned
+    ]
 
 
 def _missing(exc: Problem) -> ApplicationError:
@@ -123,74 +133,33 @@ class IncidentActivities:
             found = await escalation_targets.resolve(
                 session=session, targets=inp.targets, at=inp.at
             )
-            users = [
-                PagedUser(user_id=str(u.id), name=u.name, steps=self._plan(u.email))
-                for u in found.users
-            ]
-            events = [
-                TimelineEventIn(
-                    id=f"{inp.page_key}:{u.user_id}",
-                    at=inp.at,
-                    position=inp.position,
-                    type="paged",
-                    actor=Actor(),
-                    detail={"user_id": u.user_id, "name": u.name, "level": inp.level},
+            users, events = [], []
+            for u in found.users:
+                steps = await notify.plan(session=session, user_id=u.id, urgency=inp.urgency)
+                detail: dict[str, object] = {
+                    "user_id": str(u.id),
+                    "name": u.name,
+                    "level": inp.level,
+                }
+                if not steps:
+                    # Nobody can be reached: the timeline says so, the delivery log records what
+                    # would have been sent (channel "log"), and the escalation goes on.
+                    detail.update(reachable=False, reason="no verified contact method")
+                users.append(
+                    PagedUser(user_id=str(u.id), name=u.name, steps=_steps(steps, u.email))
                 )
-                for u in users
-            ]
+                events.append(
+                    TimelineEventIn(
+                        id=f"{inp.page_key}:{u.id}",
+                        at=inp.at,
+                        position=inp.position,
+                        type="paged",
+                        actor=Actor(),
+                        detail=detail,
+                    )
+                )
             await projection.insert_events(session, inp.incident_id, events)
             await session.commit()
-        return PagedLevel(users=users, unresolved=found.unresolved)
-
-    def _plan(self, email: str) -> list[NotificationStep]:
-        # Until per-user notification rules exist, every page goes through the `log` channel,
-        # which records exactly what would be sent.
-        return [NotificationStep(channel="log", address=email, delay_seconds=0)]
-
-    @activity.defn(name="send_notification")
-    async def send_notification(self, inp: SendNotification) -> DeliveryResult:
-        """Send one notification step and record it in the delivery log, once per key."""
-        url = f"{self.settings.base_url}/incidents/{inp.incident_id}"
-        message = page_message(
-            number=inp.number,
-            title=inp.title,
-            service=inp.service_name,
-            severity=inp.severity,
-            url=url,
-            level=inp.level,
-        )
-        if inp.step.channel != "log":
-            raise ApplicationError(
-                f"channel {inp.step.channel} is not available",
-                type="PermanentDeliveryError",
-                non_retryable=True,
-            )
-        now = activity.info().current_attempt_scheduled_time
-        async with self.sessionmaker() as session:
-            event = TimelineEventIn(
-                id=f"{inp.idempotency_key}:notified",
-                at=now,
-                position=inp.position,
-                type="notified",
-                actor=Actor(),
-                detail={"user_id": inp.user_id, "channel": "log", "level": inp.level},
-            )
-            row_id, _ = await projection.record_delivery(
-                session=session,
-                idempotency_key=inp.idempotency_key,
-                incident_id=inp.incident_id,
-                user_id=inp.user_id,
-                level=inp.level,
-                channel="log",
-                provider="log",
-                address=inp.step.address,
-                status="sent",
-                message=f"{message.subject}\n{message.text}",
-                error=None,
-                provider_id=None,
-                at=now,
-                event=event,
-            )
-            await session.commit()
-        activity.logger.info("page #%s to user %s via log", inp.number, inp.user_id)
-        return DeliveryResult(notification_id=row_id, status="sent", channel="log", provider="log")
+        s = self.settings
+        chat = bool(s.teams_webhook_url or (s.slack_page_channel and s.slack_bot_token))
+        return PagedLevel(users=users, unresolved=found.unresolved, announce=chat and bool(users))

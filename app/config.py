@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     vapid_private_key: SecretStr | None = Field(default=None, alias="VAPID_PRIVATE_KEY")
     vapid_public_key: str | None = Field(default=None, alias="VAPID_PUBLIC_KEY")
     vapid_subject: str | None = Field(default=None, alias="VAPID_SUBJECT")
+    sns_sms_enabled: bool = Field(default=False, alias="SNS_SMS_ENABLED")
+    teams_webhook_url: SecretStr | None = Field(default=None, alias="TEAMS_WEBHOOK_URL")
+    slack_page_channel: str | None = Field(default=None, alias="SLACK_PAGE_CHANNEL")
+
+    # Signs the acknowledge/resolve links in e-mails; unset: e-mails carry no action links.
+    link_secret: SecretStr | None = Field(default=None, alias="PAGEFREE_LINK_SECRET")
+    link_ttl: timedelta = Field(default=timedelta(hours=24), alias="PAGEFREE_LINK_TTL")
+    # SMS circuit breaker: after this many Twilio failures in a row, SNS for the cool-down.
+    sms_breaker_failures: int = Field(default=3, alias="PAGEFREE_SMS_BREAKER_FAILURES")
+    sms_breaker_cooldown: timedelta = Field(
+        default=timedelta(minutes=2), alias="PAGEFREE_SMS_BREAKER_COOLDOWN"
+    )
 
     @property
     def base_url(self) -> str:

@@ -42,6 +42,11 @@ async def readyz(request: Request) -> JSONResponse:
     """Answer 200 only when PostgreSQL and Temporal are reachable."""
     db, temporal = await asyncio.gather(_check_database(request), _check_temporal(request))
     checks = {"postgresql": "down" if db else "ok", "temporal": "down" if temporal else "ok"}
+    channels = getattr(request.app.state, "channels", None)
+    # A disabled channel is a warning, not unreadiness: escalation goes on through the others.
+    notifications = (
+        {"channels": channels.status(), "warnings": channels.warnings} if channels else None
+    )
     down = [d for d in (db, temporal) if d]
     if down:
         return problem_response(
@@ -50,6 +55,7 @@ async def readyz(request: Request) -> JSONResponse:
             "; ".join(down),
             type_="/problems/not-ready",
             checks=checks,
+            notifications=notifications,
             headers={"Retry-After": "5"},
         )
-    return JSONResponse({"status": "ready", "checks": checks})
+    return JSONResponse({"status": "ready", "checks": checks, "notifications": notifications})

@@ -6,20 +6,24 @@ from app.escalation.models import EscalationPolicy
 from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
+from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
 from app.slack.models import SlackMessage
 
 __all__ = [
+    "ActionLinkUse",
     "Alert",
     "ApiToken",
     "AuditEvent",
     "CalendarFeed",
+    "ContactMethod",
     "EscalationPolicy",
     "Incident",
     "IngestDelivery",
     "IngestSignature",
     "Integration",
     "Notification",
+    "NotificationRule",
     "Schedule",
     "ScheduleOverride",
     "ScheduleSwap",

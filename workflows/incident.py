@@ -63,6 +63,7 @@ class IncidentWorkflow(IncidentEngine):
         self._override_targets: list[str] | None = None
         self._stopped: set[int] = set()
         self._sending = 0
+        self._announce_tasks: list[asyncio.Task[None]] = []
         self._changes = 0  # counts recorded changes; _flushed_changes trails it
         self._flushed_changes = 0
         self._chat_task = None

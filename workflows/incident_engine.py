@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.incident_types import (
         Actor,
         AlertIn,
+        AnnouncePage,
         Chain,
         DeliveryResult,
         IncidentInput,
@@ -45,6 +46,7 @@ DB_RETRY = RetryPolicy(
 DB_TIMEOUT = timedelta(seconds=30)
 PATCH_PROJECTION_CHUNKS = "projection-alert-chunks"
 PATCH_DEADLINE_FROM_FIRE = "level-deadline-from-fire"
+PATCH_ANNOUNCE = "announce-page-in-chat"
 PROJECTION_MAX_ALERTS = 500
 PROJECTION_MAX_BYTES = 400_000  # under the SDK's 512 KB warning, far under 2 MB
 # How long an Update waits for its change to reach PostgreSQL before answering anyway.
@@ -71,6 +73,7 @@ class IncidentEngine(ChatSync):
     _override_targets: list[str] | None
     _stopped: set[int]  # page ids whose notification chains were stopped
     _sending: int  # notification sends under way; let them finish before closing the run
+    _announce_tasks: list[asyncio.Task[None]]
     _changes: int
     _flushed_changes: int
 
@@ -122,6 +125,21 @@ class IncidentEngine(ChatSync):
             s.seq += 1
             s.chains.append(chain)
             self._start_chain(chain)
+        if paged.announce and workflow.patched(PATCH_ANNOUNCE):
+            s.seq += 1
+            announce = AnnouncePage(
+                key=f"{s.incident_id}:announce{s.seq}",
+                position=s.seq,
+                incident_id=s.incident_id,
+                number=s.number,
+                title=s.title,
+                service_name=s.service_name,
+                severity=s.severity,
+                level=s.level_index + 1,
+                user_names=[u.name for u in paged.users],
+            )
+            self._announce_tasks = [t for t in self._announce_tasks if not t.done()]
+            self._announce_tasks.append(asyncio.create_task(self._announce(announce)))
         # A level lasts its delay from when it fired, not from when its pages were sent.
         started = fired_at if workflow.patched(PATCH_DEADLINE_FROM_FIRE) else workflow.now()
         s.level_deadline = started + timedelta(seconds=level.delay_seconds)
@@ -275,6 +293,22 @@ class IncidentEngine(ChatSync):
         self._tasks.pop(chain.page_id, None)
         if chain in s.chains:
             s.chains.remove(chain)
+
+    async def _announce(self, inp: AnnouncePage) -> None:
+        """Post the page to the team's chat channels; a failure never stops the escalation."""
+        self._sending += 1
+        try:
+            await workflow.execute_activity(
+                "announce_page",
+                inp,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=SEND_RETRY,
+                summary="announce in chat",
+            )
+        except ActivityError:
+            workflow.logger.warning("announcing the page failed", exc_info=True)
+        finally:
+            self._sending -= 1
 
     # --- projection, timeline, search attributes --------------------------------------------
 

@@ -249,6 +249,22 @@ class PagedUser(BaseModel):
 class PagedLevel(BaseModel):
     users: list[PagedUser]
     unresolved: list[str] = Field(default_factory=list)  # targets that led to nobody, and why
+    # A team chat channel (Slack channel, Teams webhook) is configured: announce the page there.
+    announce: bool = False
+
+
+class AnnouncePage(BaseModel):
+    """Post a page to the team's chat channels (Slack channel, Microsoft Teams)."""
+
+    key: str  # timeline events get ids "{key}:{channel}"
+    position: int
+    incident_id: str
+    number: int
+    title: str
+    service_name: str
+    severity: Severity
+    level: int
+    user_names: list[str]
 
 
 class SendNotification(BaseModel):

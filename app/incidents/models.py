@@ -94,7 +94,10 @@ class Notification(SQLModel, table=True):
     """The delivery log: one row per attempt to reach a person on a channel."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_incident", "incident_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_incident", "incident_id", "created_at"),
+        Index("ix_notifications_provider_id", "provider_id"),
+    )
 
     id: UUID = Field(primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)

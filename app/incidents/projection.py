@@ -213,7 +213,9 @@ async def record_delivery(
     error: str | None,
     provider_id: str | None,
     at: datetime,
-    event: TimelineEventIn,
+    event: TimelineEventIn | None,
+    attempt: int = 1,
+    sent_at: datetime | None = None,
 ) -> tuple[str, bool]:
     """Write a delivery-log row and its timeline event once; return (id, newly written)."""
     row_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:notification:{idempotency_key}")
@@ -229,18 +231,19 @@ async def record_delivery(
             provider=provider,
             address=address,
             status=status,
-            attempt=1,
+            attempt=attempt,
             provider_id=provider_id,
             message=message,
             error=error,
             created_at=at,
-            sent_at=at if status in ("sent", "delivered") else None,
+            sent_at=(sent_at or at) if status in ("sent", "delivered") else None,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(Notification.id)
     )
     written = await session.scalar(stmt) is not None
     if written:
-        await insert_events(session, incident_id, [event])
+        if event is not None:
+            await insert_events(session, incident_id, [event])
         await notify(session, incident_id, "notified", channel=channel, status=status)
     return str(row_id), written

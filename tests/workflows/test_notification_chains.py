@@ -1,8 +1,7 @@
 """A paged user's notification chain (push now, SMS later, voice later still) and its cancellation.
 
-Per-user notification rules arrive with the notifications issue; here `page_level` is wrapped
-so that each user gets a three-step plan on the `log` channel, and the workflow's handling of
-the chain is what is observed.
+Here `page_level` is wrapped so that each user gets a three-step plan on the `log` channel, and
+the workflow's handling of the chain is what is observed (tests/notify covers real channels).
 """
 
 from __future__ import annotations
@@ -15,11 +14,21 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.incident import IncidentActivities
+from activities.notify import NotifyActivities
 from app.config import Settings
 from app.db import SessionMaker
+from app.notify.channels import Channels
 from tests import incident_helpers as h
 from workflows import WORKFLOWS
-from workflows.incident_types import ActionIn, Actor, NotificationStep, PagedLevel, PageLevel
+from workflows.incident_types import (
+    ActionIn,
+    Actor,
+    AnnouncePage,
+    NotificationStep,
+    PagedLevel,
+    PageLevel,
+    ResolveIn,
+)
 
 PLAN = [0, 120, 300]  # seconds after the page: "push", "SMS", "voice"
 
@@ -29,6 +38,7 @@ async def chain_worker(
     ts_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
 ) -> AsyncIterator[Worker]:
     real = IncidentActivities(sessionmaker, settings)
+    notify = NotifyActivities(sessionmaker, settings, Channels())
 
     @activity.defn(name="page_level")
     async def page_level(inp: PageLevel) -> PagedLevel:
@@ -39,7 +49,7 @@ async def chain_worker(
         return paged
 
     acts = [real.open_incident, real.record_incident, real.load_policy, page_level,
-            real.send_notification]  # fmt: skip
+            notify.send_notification]  # fmt: skip
     async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
                       workflows=WORKFLOWS, activities=acts) as w:  # fmt: skip
         yield w
@@ -120,3 +130,52 @@ async def test_escalation_stops_the_previous_levels_chain(
 async def _count_for(sessionmaker: SessionMaker, incident_id: str, user_id: str, n: int) -> bool:
     rows = await h.deliveries(sessionmaker, incident_id)
     return len([r for r in rows if str(r.user_id) == user_id]) >= n
+
+
+@pytest.fixture
+async def announcing_worker(
+    ts_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
+) -> AsyncIterator[list[AnnouncePage]]:
+    """A worker whose levels say a chat channel is configured; announcements are observed."""
+    real = IncidentActivities(sessionmaker, settings)
+    notify = NotifyActivities(sessionmaker, settings, Channels())
+    seen: list[AnnouncePage] = []
+
+    @activity.defn(name="page_level")
+    async def page_level(inp: PageLevel) -> PagedLevel:
+        paged = await real.page_level(inp)
+        paged.announce = True
+        return paged
+
+    @activity.defn(name="announce_page")
+    async def announce_page(inp: AnnouncePage) -> None:
+        seen.append(inp)
+
+    acts = [real.open_incident, real.record_incident, real.load_policy, page_level,
+            notify.send_notification, announce_page]  # fmt: skip
+    async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
+                      workflows=WORKFLOWS, activities=acts):  # fmt: skip
+        yield seen
+
+
+async def test_each_paged_level_is_announced_once_in_chat(
+    ts_env: WorkflowEnvironment,
+    announcing_worker: list[AnnouncePage],
+    sessionmaker: SessionMaker,
+    settings: Settings,
+) -> None:
+    a, b = await h.users(sessionmaker, 2)
+    pol = await h.policy(sessionmaker, settings, [h.level(60, a), h.level(3600, b)])
+    handle = await h.send_alert(
+        ts_env.client, settings, await h.service(sessionmaker, pol), h.alert()
+    )
+    v = await h.opened(handle)
+    await ts_env.sleep(61)
+
+    async def both() -> bool:
+        return len(announcing_worker) >= 2
+
+    await h.eventually(both)
+    await handle.execute_update("resolve", ResolveIn(actor=Actor(type="user", id=str(b.id))))
+    assert [(x.level, x.user_names) for x in announcing_worker] == [(1, [a.name]), (2, [b.name])]
+    assert {x.number for x in announcing_worker} == {v.number}

@@ -1,0 +1,119 @@
+"""How a paged user is reached, and what comes back: plans, delivery reports, replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.incidents.models import Incident, Notification
+from app.notify.models import ActionLinkUse, ContactMethod, ContactType, NotificationRule
+
+
+async def incident_by_number(*, session: AsyncSession, number: int) -> Incident | None:
+    """Return the incident with this number, or None."""
+    return await session.scalar(select(Incident).where(Incident.number == number))
+
+
+async def users_by_phone(*, session: AsyncSession, number: str) -> list[UUID]:
+    """Return the users with a verified SMS or voice contact method of this number."""
+    rows = await session.scalars(
+        select(ContactMethod.user_id)
+        .where(
+            ContactMethod.address == number,
+            ContactMethod.verified.is_(True),
+            ContactMethod.type.in_([ContactType.sms.value, ContactType.voice.value]),
+        )
+        .distinct()
+    )
+    return list(rows.all())
+
+
+# --- paging ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    channel: str
+    contact_method_id: str
+    delay_seconds: float
+
+
+async def plan(*, session: AsyncSession, user_id: UUID, urgency: str) -> list[PlannedStep]:
+    """Return how to reach a paged user: their rules for `urgency` on verified methods.
+
+    A user with verified methods but no rule for this urgency is sent to every verified
+    method at once (better loud than silent). An empty plan means nobody can be reached.
+    """
+    methods = {
+        m.id: m
+        for m in await session.scalars(
+            select(ContactMethod).where(
+                ContactMethod.user_id == user_id, ContactMethod.verified.is_(True)
+            )
+        )
+    }
+    if not methods:
+        return []
+    rules = await session.scalars(
+        select(NotificationRule)
+        .where(NotificationRule.user_id == user_id, NotificationRule.urgency == urgency)
+        .order_by(NotificationRule.delay_seconds, NotificationRule.created_at)
+    )
+    steps = [
+        PlannedStep(
+            str(methods[r.contact_method_id].type), str(r.contact_method_id), r.delay_seconds
+        )
+        for r in rules
+        if r.contact_method_id in methods
+    ]
+    if steps:
+        return steps
+    return [PlannedStep(str(m.type), str(m.id), 0) for m in methods.values()]
+
+
+# --- delivery log and links --------------------------------------------------------------------
+
+_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2}
+
+
+async def record_provider_status(
+    *, session: AsyncSession, provider_id: str, status: str, error: str | None, at: datetime
+) -> bool:
+    """Apply a provider's delivery report to its delivery-log row; False when unknown.
+
+    Reports arrive out of order: a row only moves forward (queued → sent → delivered/failed).
+    """
+    row = await session.scalar(
+        select(Notification).where(Notification.provider_id == provider_id).with_for_update()
+    )
+    if row is None:
+        return False
+    if _RANK.get(status, -1) <= _RANK.get(row.status, 0):
+        return True
+    values: dict[str, object] = {"status": status}
+    if status == "delivered":
+        values["delivered_at"] = at
+    if status in ("sent", "delivered") and row.sent_at is None:
+        values["sent_at"] = at
+    if error:
+        values["error"] = error
+    await session.execute(update(Notification).where(Notification.id == row.id).values(**values))
+    return True
+
+
+async def use_link(
+    *, session: AsyncSession, jti: str, incident_id: UUID, user_id: UUID, action: str
+) -> bool:
+    """Mark a link used; False if it had been used before."""
+    stmt = (
+        insert(ActionLinkUse)
+        .values(jti=jti, incident_id=incident_id, user_id=user_id, action=action)
+        .on_conflict_do_nothing(index_elements=["jti"])
+        .returning(ActionLinkUse.jti)
+    )
+    return await session.scalar(stmt) is not None

@@ -1,0 +1,30 @@
+"""A missing provider configuration disables its channel with a warning, never a crash."""
+
+from __future__ import annotations
+
+import httpx
+
+
+async def test_readyz_lists_channels_and_warnings(notify_api: httpx.AsyncClient) -> None:
+    r = await notify_api.get("/readyz")
+    assert r.status_code == 200, r.text
+    notifications = r.json()["notifications"]
+    assert notifications["channels"] == {
+        "email": "ok",
+        "sms": "ok",
+        "voice": "ok",
+        "push": "ok",
+        "slack": "ok",
+        "teams": "disabled",
+    }
+    assert notifications["warnings"] == []
+
+
+async def test_an_unconfigured_server_starts_and_says_which_channels_are_off(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/readyz")  # no Temporal here either: 503, with the details
+    body = r.json()
+    assert set(body["notifications"]["channels"].values()) == {"disabled"}
+    assert any("SES_FROM_ADDRESS" in w for w in body["notifications"]["warnings"])
+    assert (await client.get("/healthz")).status_code == 200
