@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.incident import IncidentActivities
-from activities.slack import SlackActivities
 from activities.notify import AnnounceActivities, NotifyActivities
+from activities.slack import SlackActivities
 from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, build_channels

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -24,6 +26,8 @@ from app.notify.channels.chat import adaptive_card
 from app.notify.links import make_link_token
 from app.notify.messages import PageFacts
 from app.notify.models import ContactMethod, ContactType
+from app.slack import messages as slack_messages
+from app.slack import service as slack
 from workflows.incident_types import (
     Actor,
     AnnouncePage,
@@ -50,6 +54,9 @@ class NotifyActivities:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.channels = channels
+        # With the Slack app configured, a Slack page is the incident card with its buttons,
+        # kept current in place like the channel message; without it, plain text.
+        self.slack_app = slack.web_client(settings) if slack.configured(settings) else None
 
     @activity.defn(name="send_notification")
     async def send_notification(self, inp: SendNotification) -> DeliveryResult:
@@ -72,6 +79,16 @@ class NotifyActivities:
         message = f"{text.subject}\n{text.text}"
         if target.channel == "log":
             sent = Sent(provider="log")
+        elif target.channel == ContactType.slack and self.slack_app and target.address:
+            try:
+                sent = await self._slack_card(target.address, inp)
+            except DeliveryError as exc:
+                await self._failed(inp, key, attempt, target, message, exc, info)
+                raise ApplicationError(
+                    str(exc),
+                    type=PERMANENT if exc.permanent else TRANSIENT,
+                    non_retryable=exc.permanent,
+                ) from exc
         else:
             try:
                 sent = await asyncio.to_thread(self._send, target, facts, inp)
@@ -118,6 +135,29 @@ class NotifyActivities:
             channel=target.channel,
             provider=sent.provider,
         )
+
+    async def _slack_card(self, user: str, inp: SendNotification) -> Sent:
+        """DM the incident's Slack card (buttons included) and remember it for updates."""
+        assert self.slack_app is not None
+        try:
+            async with self.sessionmaker() as session:
+                ts = await slack_messages.post_incident(
+                    session=session,
+                    client=self.slack_app,
+                    settings=self.settings,
+                    incident_id=UUID(inp.incident_id),
+                    channel=user,
+                )
+        except slack_messages.SlackPermanentError as exc:
+            raise DeliveryError(str(exc), provider="slack", permanent=True) from exc
+        except SlackApiError as exc:
+            code = slack_messages.error_code(exc)
+            raise DeliveryError(f"Slack {code}", provider="slack", permanent=False) from exc
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+            raise DeliveryError(
+                f"Slack unreachable: {type(exc).__name__}", provider="slack", permanent=False
+            ) from exc
+        return Sent(provider="slack", provider_id=ts)
 
     async def _prepare(self, inp: SendNotification, now: datetime) -> tuple[_Target, PageFacts]:
         async with self.sessionmaker() as session:

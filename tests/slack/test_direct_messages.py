@@ -10,6 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from app.config import Settings
 from app.db import SessionMaker
+from app.incidents.models import Notification
+from app.notify.models import ContactMethod, ContactType
 from app.slack import messages
 from app.slack import service as slack
 from app.slack.models import SlackMessage
@@ -92,3 +94,42 @@ async def test_a_channel_the_app_is_not_in_does_not_stop_dm_updates(
     posts = [c for c in slack_api.to("chat.postMessage") if c.args["channel"] == CHANNEL]
     assert len(posts) >= 2
     assert (await h.view(handle)).status == "acknowledged"
+
+
+async def test_a_page_to_a_slack_contact_method_is_the_card_and_follows_the_incident(
+    slack_http: httpx.AsyncClient,
+    ts_env: WorkflowEnvironment,
+    settings: Settings,
+    org: Org,
+    slack_api: SlackStandIn,
+    sessionmaker: SessionMaker,
+) -> None:
+    async with sessionmaker() as session:
+        session.add(
+            ContactMethod(user_id=org.bob.id, type=ContactType.slack, address="UBOB", verified=True)
+        )
+        await session.commit()
+    pol = await h.policy(sessionmaker, settings, [h.level(300, org.bob)])
+    svc = await h.service(sessionmaker, pol)  # no channel: the DM is the only Slack message
+    handle = await h.send_alert(ts_env.client, settings, svc, h.alert())
+    view = await h.opened(handle)
+
+    (dm,) = await slack_api.wait_for("chat.postMessage")
+    assert dm.args["channel"] == "UBOB"
+    buttons = [e["action_id"] for b in dm.args["blocks"] if b["type"] == "actions"
+               for e in b["elements"]]  # fmt: skip
+    assert "incident_acknowledge" in buttons
+
+    async def delivered() -> list[Notification] | None:
+        async with sessionmaker() as session:
+            rows = (await session.scalars(select(Notification))).all()
+        return list(rows) if rows else None
+
+    (row,) = await h.eventually(delivered)
+    assert (row.channel, row.provider, row.status) == ("slack", "slack", "sent")
+    assert row.provider_id == dm.answer["ts"]
+    # Acknowledged from the web or the API: the DM shows it, in place.
+    await handle.execute_update("acknowledge", h.ActionIn(actor=h.Actor(type="user")))
+    update = await updated_to(slack_api, "[ACKNOWLEDGED]")
+    assert (update.args["channel"], update.args["ts"]) == (dm.answer["channel"], dm.answer["ts"])
+    assert view.incident_id
