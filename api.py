@@ -23,6 +23,7 @@ from app.ingest.receivers import router as ingest_receivers
 from app.ingest.routes import router as ingest_router
 from app.schedules.routes import router as schedules_router
 from app.temporal import LazyClient
+from app.web.routes import install as install_web
 
 log = structlog.get_logger("pagefree.api")
 
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(ingest_router)
     app.include_router(ingest_receivers)
     app.include_router(schedules_router)
+    # The web UI last: its pages live at `/` and must not shadow any API path.
+    install_web(app)
     return app
 
 

@@ -7,6 +7,7 @@ from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
+from app.web.models import WebSession
 
 __all__ = [
     "Alert",
@@ -27,4 +28,5 @@ __all__ = [
     "TeamMember",
     "TimelineEvent",
     "User",
+    "WebSession",
 ]

@@ -1,0 +1,218 @@
+"""Configuration pages: services and their integrations, escalation policies, teams, users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import service as catalog
+from app.catalog.models import ServiceCreate
+from app.deps import SessionDep, SettingsDep
+from app.escalation import service as escalation
+from app.identity import service as identity
+from app.identity.models import Role, TeamCreate, TeamMemberIn, UserCreate
+from app.ingest import service as ingest
+from app.ingest.models import IntegrationCreate, IntegrationType
+from app.schedules import service as schedules
+from app.web.auth import WebAdmin, WebViewer
+from app.web.render import WebRoute, page, parse_uuid, see_other
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+async def _lookups(session: AsyncSession) -> dict[str, dict[str, str]]:
+    """Return id → name maps of users, teams, schedules and policies for display."""
+    users, _ = await identity.list_users(session=session, limit=1000)
+    teams, _ = await identity.list_teams(session=session, limit=500)
+    policies, _ = await escalation.list_policies(session=session, limit=500)
+    scheds, _ = await schedules.list_schedules(session=session, limit=500)
+    return {
+        "user": {str(u.id): u.name for u in users},
+        "team": {str(t.id): t.name for t in teams},
+        "policy": {str(p.id): p.name for p in policies},
+        "schedule": {str(s.id): s.name for s in scheds},
+    }
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+@router.get("/services", response_class=HTMLResponse)
+async def services_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
+    """List services, with a form to add one (admins)."""
+    rows, _ = await catalog.list_services(session=session, limit=500)
+    policies, _ = await escalation.list_policies(session=session, limit=500)
+    teams, _ = await identity.list_teams(session=session, limit=500)
+    return page(
+        request,
+        "services.html",
+        viewer,
+        services=rows,
+        policies=policies,
+        teams=teams,
+        names=await _lookups(session),
+    )
+
+
+@router.post("/services")
+async def create_service(
+    session: SessionDep,
+    viewer: WebAdmin,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    escalation_policy_id: Annotated[UUID, Form()],
+    team_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Create a service."""
+    service_in = ServiceCreate(
+        name=name.strip(),
+        escalation_policy_id=escalation_policy_id,
+        team_id=parse_uuid(team_id, "team") if team_id else None,
+    )
+    created = await catalog.create_service(
+        session=session, service_in=service_in, actor=viewer.actor
+    )
+    return see_other(f"/services/{created.id}")
+
+
+@router.get("/services/{service_id}", response_class=HTMLResponse)
+async def service_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebViewer,
+    service_id: UUID,
+) -> Response:
+    """Show a service with its integrations: URLs and keys to paste into monitoring tools."""
+    svc = await catalog.get_service(session=session, service_id=service_id)
+    rows, _ = await ingest.list_integrations(session=session, service_id=service_id)
+    return page(
+        request,
+        "service.html",
+        viewer,
+        service=svc,
+        integrations=[ingest.public(i, settings) for i in rows],
+        types=[t.value for t in IntegrationType],
+        names=await _lookups(session),
+    )
+
+
+@router.post("/services/{service_id}/integrations", response_class=HTMLResponse)
+async def create_integration(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebAdmin,
+    service_id: UUID,
+    type: Annotated[IntegrationType, Form()],
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    """Add an integration; a generic webhook's signing secret is shown this once."""
+    created = await ingest.create(
+        session=session,
+        settings=settings,
+        integration_in=IntegrationCreate(type=type, name=name.strip()),
+        actor=viewer.actor,
+        service_id=service_id,
+    )
+    svc = await catalog.get_service(session=session, service_id=service_id)
+    rows, _ = await ingest.list_integrations(session=session, service_id=service_id)
+    return page(
+        request,
+        "service.html",
+        viewer,
+        service=svc,
+        integrations=[ingest.public(i, settings) for i in rows],
+        types=[t.value for t in IntegrationType],
+        names=await _lookups(session),
+        created=created,
+    )
+
+
+# --- escalation policies --------------------------------------------------------------------
+
+
+@router.get("/policies", response_class=HTMLResponse)
+async def policies_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
+    """List escalation policies with their levels."""
+    rows, _ = await escalation.list_policies(session=session, limit=500)
+    return page(
+        request,
+        "policies.html",
+        viewer,
+        policies=[escalation.policy_public(p) for p in rows],
+        names=await _lookups(session),
+    )
+
+
+# --- teams and users ------------------------------------------------------------------------
+
+
+@router.get("/teams", response_class=HTMLResponse)
+async def teams_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
+    """List teams and their members, with a form to add one (admins)."""
+    rows, _ = await identity.list_teams(session=session, limit=500)
+    users, _ = await identity.list_users(session=session, limit=1000)
+    return page(
+        request,
+        "teams.html",
+        viewer,
+        teams=[await identity.team_public(session=session, team=t) for t in rows],
+        users=users,
+        names=await _lookups(session),
+    )
+
+
+@router.post("/teams")
+async def create_team(
+    request: Request,
+    session: SessionDep,
+    viewer: WebAdmin,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    """Create a team with the chosen members."""
+    form = await request.form()
+    members = [
+        TeamMemberIn(user_id=parse_uuid(str(v), "members")) for v in form.getlist("member_ids") if v
+    ]
+    await identity.create_team(
+        session=session,
+        team_in=TeamCreate(name=name.strip(), members=members),
+        actor=viewer.actor,
+    )
+    return see_other("/teams")
+
+
+@router.get("/users", response_class=HTMLResponse)
+async def users_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
+    """List users, with a form to add one (admins)."""
+    rows, _ = await identity.list_users(session=session, limit=1000)
+    return page(request, "users.html", viewer, users=rows, roles=[r.value for r in Role])
+
+
+@router.post("/users")
+async def create_user(
+    session: SessionDep,
+    viewer: WebAdmin,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    email: Annotated[str, Form(max_length=320)],
+    role: Annotated[Role, Form()] = Role.responder,
+    timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    password: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """Create a user (a password is optional: single sign-on users need none)."""
+    await identity.create_user(
+        session=session,
+        user_in=UserCreate(
+            name=name.strip(),
+            email=email.strip(),
+            role=role,
+            timezone=timezone.strip() or "UTC",
+            password=password or None,
+        ),
+        actor=viewer.actor,
+    )
+    return see_other("/users")
