@@ -167,6 +167,7 @@ async def get_viewer(request: Request, session: SessionDep, settings: SettingsDe
         session=session, settings=settings, raw=request.cookies.get(SESSION_COOKIE)
     )
     if found is None:
+        await session.commit()  # keep the removal of an expired session
         raise SignInRequired(login_redirect_target(request))
     row, user = found
     if request.method not in ("GET", "HEAD", "OPTIONS"):
