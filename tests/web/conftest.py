@@ -49,7 +49,9 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> httpx.Response:
     """Fill in and submit the sign-in form."""
     form = await client.get("/login")
     return await client.post(

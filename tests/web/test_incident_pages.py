@@ -127,7 +127,10 @@ async def test_alert_payloads_are_shown_escaped(
     live_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
     _, opened, _ = await _incident(
-        live_app, sessionmaker, settings, summary="<script>alert(1)</script>",
+        live_app,
+        sessionmaker,
+        settings,
+        summary="<script>alert(1)</script>",
         details={"host": "db-1", "html": "<b>x</b>"},
     )
     me = await browser_for(live_app, sessionmaker)

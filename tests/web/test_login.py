@@ -40,9 +40,7 @@ async def test_sign_in_sets_a_secret_http_only_same_site_cookie(
         },
     )
     assert response.status_code == 303 and response.headers["location"] == "/oncall"
-    cookie = next(
-        c for c in response.headers.get_list("set-cookie") if c.startswith("pf_session=")
-    )
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("pf_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     raw = cookie.split(";")[0].split("=", 1)[1]
     async with sessionmaker() as session:
