@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import FastAPI
+
 from app.config import Settings
 from app.db import SessionMaker
 from app.identity.models import Role
