@@ -1,4 +1,4 @@
-"""A live server (uvicorn, time-skipping Temporal, a worker) and Debian's Chromium via Playwright."""
+"""A live server (uvicorn, time-skipping Temporal, a worker) and Debian's Chromium."""
 
 from __future__ import annotations
 
