@@ -68,6 +68,25 @@ async def test_new_incident_appears_live_then_is_acknowledged_and_resolved(
 
     await row.get_by_role("link").click()
     await expect(page.locator("h1")).to_contain_text("Checkout 5xx")
+    # The incident page is live too: another alert of the same key joins its timeline.
+    await page.evaluate("window.__notReloaded = true")
+    async with httpx.AsyncClient() as monitoring:
+        again = await monitoring.post(
+            f"{live.url}/v2/enqueue",
+            json={
+                "routing_key": key,
+                "event_action": "trigger",
+                "dedup_key": "checkout-5xx",
+                "payload": {
+                    "summary": "Checkout 5xx again",
+                    "source": "lb-2",
+                    "severity": "critical",
+                },
+            },
+        )
+    assert again.status_code == 202, again.text
+    await expect(page.locator(".timeline")).to_contain_text("Checkout 5xx again", timeout=5000)
+    assert await page.evaluate("window.__notReloaded") is True
     await page.get_by_role("button", name="Acknowledge").click()
     await expect(page.get_by_role("status")).to_have_text("Acknowledged: escalation stopped.")
     await expect(page.locator("#incident-status")).to_have_text("acknowledged")

@@ -22,6 +22,9 @@ async def test_pages_send_strangers_to_sign_in_and_back(anonymous: httpx.AsyncCl
     assert response.headers["location"] == "/login?next=%2Foncall%3Fx%3D1"
     form = await anonymous.get(response.headers["location"])
     assert form.status_code == 200 and 'name="next" value="/oncall?x=1"' in form.text
+    csp = form.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert form.headers["x-frame-options"] == "DENY"
 
 
 async def test_sign_in_sets_a_secret_http_only_same_site_cookie(
