@@ -14,12 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import service as catalog
 from app.deps import SessionDep
 from app.identity import service as identity
-from app.identity.models import User
 from app.incidents import events
 from app.incidents import service as incidents
-from app.incidents.models import Incident
 from app.web.auth import Viewer, WebViewer
-from app.web.render import WebRoute, page
+from app.web.render import WebRoute, names_of, page
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -87,16 +85,10 @@ async def _listing(session: AsyncSession, viewer: Viewer, f: Filters) -> dict[st
     return {
         "incidents": rows,
         "counts": counts,
-        "names": await _names(session, rows),
+        "names": await names_of(session, (uid for row in rows for uid in row.assigned_to)),
         "services": await _service_names(session),
         "truncated": len(rows) >= LIST_LIMIT,
     }
-
-
-async def _names(session: AsyncSession, rows: list[Incident]) -> dict[str, str]:
-    ids = {uid for row in rows for uid in row.assigned_to}
-    users = [await session.get(User, uid) for uid in ids]
-    return {str(u.id): u.name for u in users if u is not None}
 
 
 async def _service_names(session: AsyncSession) -> dict[str, str]:

@@ -14,11 +14,10 @@ from app.deps import SessionDep, TemporalDep
 from app.errors import Problem
 from app.escalation import service as escalation
 from app.identity import service as identity
-from app.identity.models import User
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.web.auth import Viewer, WebResponder, WebViewer
-from app.web.render import WebRoute, page, see_other
+from app.web.render import WebRoute, names_of, page, see_other
 from workflows.incident_types import ActionIn, Actor, NoteIn, ReassignIn, ResolveIn, SnoozeIn
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -36,18 +35,6 @@ SNOOZE_CHOICES = [(900, "15 minutes"), (1800, "30 minutes"), (3600, "1 hour"), (
 
 def _actor(viewer: Viewer) -> Actor:
     return Actor(type="user", id=str(viewer.user.id), via="web")
-
-
-async def _people(session: AsyncSession, ids: set[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for raw in ids:
-        try:
-            user = await session.get(User, UUID(raw))
-        except ValueError:
-            continue
-        if user is not None:
-            out[raw] = user.name
-    return out
 
 
 async def _render(
@@ -73,7 +60,7 @@ async def _render(
         "service": await catalog.get_service(session=session, service_id=incident.service_id),
         "timeline": timeline,
         "alerts": alerts,
-        "people": await _people(session, ids),
+        "people": await names_of(session, ids),
         "error": error,
         "done": DONE.get(done or ""),
         "snooze_choices": SNOOZE_CHOICES,

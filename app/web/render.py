@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Problem
+from app.identity.models import User
 from app.web.auth import SignInRequired, Viewer
 
 HERE = Path(__file__).parent
@@ -117,6 +120,20 @@ def error_page(request: Request, status: int, title: str, detail: str | None) ->
         {"viewer": None, "me": None, "status": status, "title": title, "detail": detail},
         status_code=status,
     )
+
+
+async def names_of(session: AsyncSession, ids: Iterable[object]) -> dict[str, str]:
+    """Return user id (as text) → name for the given ids, in one query; bad ids are skipped."""
+    wanted: set[UUID] = set()
+    for raw in ids:
+        try:
+            wanted.add(raw if isinstance(raw, UUID) else UUID(str(raw)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    users = await session.scalars(select(User).where(User.id.in_(wanted)))  # type: ignore[attr-defined]
+    return {str(u.id): u.name for u in users.all()}
 
 
 def parse_uuid(value: str, field: str) -> UUID:
