@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -71,15 +72,49 @@ async def create_my_feed(
     return page(request, "oncall.html", viewer, new_feed_url=created.url, **context)
 
 
-def _week_start(value: str | None, tz: ZoneInfo) -> date:
-    if value:
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise Problem(422, "Please check your input", "week must be a date") from None
-    else:
-        day = utcnow().astimezone(tz).date()
-    return day - timedelta(days=day.weekday())
+@dataclass
+class Period:
+    """The days a schedule page shows, with the links to the periods before and after."""
+
+    view: str  # week | month
+    days: list[date]
+    label: str
+    prev_query: str
+    next_query: str
+    other_query: str  # the same time in the other view
+
+
+def _parse(value: str, what: str, fmt: str) -> date:
+    try:
+        return datetime.strptime(value, fmt).date()
+    except ValueError:
+        raise Problem(422, "Please check your input", f"{what} is not valid") from None
+
+
+def _period(week: str | None, month: str | None, tz: ZoneInfo) -> Period:
+    today = utcnow().astimezone(tz).date()
+    if month:
+        first = _parse(month, "month", "%Y-%m")
+        after = (first + timedelta(days=32)).replace(day=1)
+        before = (first - timedelta(days=1)).replace(day=1)
+        return Period(
+            view="month",
+            days=[first + timedelta(days=n) for n in range((after - first).days)],
+            label=first.strftime("%B %Y"),
+            prev_query=f"month={before:%Y-%m}",
+            next_query=f"month={after:%Y-%m}",
+            other_query=f"week={first.isoformat()}",
+        )
+    day = _parse(week, "week", "%Y-%m-%d") if week else today
+    monday = day - timedelta(days=day.weekday())
+    return Period(
+        view="week",
+        days=[monday + timedelta(days=n) for n in range(7)],
+        label=f"Week of {monday.isoformat()}",
+        prev_query=f"week={monday - timedelta(days=7)}",
+        next_query=f"week={monday + timedelta(days=7)}",
+        other_query=f"month={monday:%Y-%m}",
+    )
 
 
 @router.get("/schedules/{schedule_id}", response_class=HTMLResponse)
@@ -89,14 +124,15 @@ async def schedule_page(
     viewer: WebViewer,
     schedule_id: UUID,
     week: str | None = None,
+    month: str | None = None,
     done: str | None = None,
 ) -> Response:
-    """Show a schedule's final shifts for one week (in its time zone) and its overrides."""
+    """Show a schedule's final shifts for a week or a month (in its zone) and its overrides."""
     schedule = await schedules.get_schedule(session=session, schedule_id=schedule_id)
     tz = ZoneInfo(schedule.timezone)
-    monday = _week_start(week, tz)
-    days = [monday + timedelta(days=n) for n in range(7)]
-    bounds = [datetime.combine(d, time(), tz) for d in [*days, monday + timedelta(days=7)]]
+    period = _period(week, month, tz)
+    days = period.days
+    bounds = [datetime.combine(d, time(), tz) for d in [*days, days[-1] + timedelta(days=1)]]
     rendered = await oncall.schedule_shifts(
         session=session, schedule=schedule, since=bounds[0], until=bounds[-1]
     )
@@ -118,10 +154,9 @@ async def schedule_page(
         viewer,
         schedule=schedule,
         columns=columns,
+        lead=days[0].weekday() if period.view == "month" else 0,
         gaps=rendered.gaps,
-        prev_week=(monday - timedelta(days=7)).isoformat(),
-        next_week=(monday + timedelta(days=7)).isoformat(),
-        monday=monday,
+        period=period,
         overrides=upcoming,
         user_names={u.id: u.name for u in users},
         users=users if viewer.is_admin else [viewer.user],

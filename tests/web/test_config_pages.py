@@ -71,6 +71,15 @@ async def test_week_view_and_creating_an_override_in_the_schedules_zone(
     week = await me.get(f"/schedules/{sched.id}?week=2026-03-04")
     assert week.status_code == 200
     assert "Week of 2026-03-02" in week.text and "Rita Rotation" in week.text
+    assert week.text.count('class="day"') == 7
+    month = await me.get(f"/schedules/{sched.id}?month=2026-02")
+    assert month.status_code == 200 and "February 2026" in month.text
+    # 28 days, after six blank cells: 1 February 2026 is a Sunday.
+    assert month.text.count('class="day"') == 28
+    assert month.text.count('class="day blank"') == 6
+    assert 'href="?month=2026-01"' in month.text and 'href="?month=2026-03"' in month.text
+    bad = await me.get(f"/schedules/{sched.id}?month=2026-13")
+    assert bad.status_code == 422 and "month is not valid" in bad.text
     created = await me.post(
         f"/schedules/{sched.id}/overrides",
         {"user_id": str(me.user.id), "start": "2026-12-01T09:00", "end": "2026-12-01T17:00"},
