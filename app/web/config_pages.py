@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
@@ -10,15 +10,17 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
-from app.catalog.models import ServiceCreate
+from app.catalog.models import Service, ServiceCreate, ServiceStatus, ServiceUpdate
+from app.config import Settings
 from app.deps import SessionDep, SettingsDep
+from app.errors import Problem
 from app.escalation import service as escalation
 from app.identity import service as identity
-from app.identity.models import Role, TeamCreate, TeamMemberIn, UserCreate
+from app.identity.models import Role, TeamCreate, TeamMemberIn, UserCreate, UserUpdate
 from app.ingest import service as ingest
 from app.ingest.models import IntegrationCreate, IntegrationType
 from app.schedules import service as schedules
-from app.web.auth import WebAdmin, WebViewer
+from app.web.auth import Viewer, WebAdmin, WebViewer
 from app.web.render import WebRoute, page, parse_uuid, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -85,10 +87,22 @@ async def service_page(
     settings: SettingsDep,
     viewer: WebViewer,
     service_id: UUID,
+    done: str | None = None,
 ) -> Response:
     """Show a service with its integrations: URLs and keys to paste into monitoring tools."""
     svc = await catalog.get_service(session=session, service_id=service_id)
-    rows, _ = await ingest.list_integrations(session=session, service_id=service_id)
+    return await _service_page(request, session, settings, viewer, svc, done=done)
+
+
+async def _service_page(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    svc: Service,
+    **extra: Any,
+) -> HTMLResponse:
+    rows, _ = await ingest.list_integrations(session=session, service_id=svc.id)
     return page(
         request,
         "service.html",
@@ -97,7 +111,34 @@ async def service_page(
         integrations=[ingest.public(i, settings) for i in rows],
         types=[t.value for t in IntegrationType],
         names=await _lookups(session),
+        statuses=[st.value for st in ServiceStatus],
+        **extra,
     )
+
+
+@router.post("/services/{service_id}")
+async def update_service(
+    session: SessionDep,
+    viewer: WebAdmin,
+    service_id: UUID,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    escalation_policy_id: Annotated[UUID, Form()],
+    status: Annotated[ServiceStatus, Form()],
+    team_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Change a service's name, escalation policy, team or status."""
+    await catalog.update_service(
+        session=session,
+        service_id=service_id,
+        service_in=ServiceUpdate(
+            name=name.strip(),
+            escalation_policy_id=escalation_policy_id,
+            team_id=parse_uuid(team_id, "team") if team_id else None,
+            status=status,
+        ),
+        actor=viewer.actor,
+    )
+    return see_other(f"/services/{service_id}?done=saved")
 
 
 @router.post("/services/{service_id}/integrations", response_class=HTMLResponse)
@@ -119,17 +160,7 @@ async def create_integration(
         service_id=service_id,
     )
     svc = await catalog.get_service(session=session, service_id=service_id)
-    rows, _ = await ingest.list_integrations(session=session, service_id=service_id)
-    return page(
-        request,
-        "service.html",
-        viewer,
-        service=svc,
-        integrations=[ingest.public(i, settings) for i in rows],
-        types=[t.value for t in IntegrationType],
-        names=await _lookups(session),
-        created=created,
-    )
+    return await _service_page(request, session, settings, viewer, svc, created=created)
 
 
 # --- escalation policies --------------------------------------------------------------------
@@ -214,5 +245,21 @@ async def create_user(
             password=password or None,
         ),
         actor=viewer.actor,
+    )
+    return see_other("/users")
+
+
+@router.post("/users/{user_id}")
+async def update_user(
+    session: SessionDep,
+    viewer: WebAdmin,
+    user_id: UUID,
+    role: Annotated[Role, Form()],
+) -> Response:
+    """Change a user's role."""
+    if user_id == viewer.user.id and role != Role.admin:
+        raise Problem(409, "Conflict", "you cannot take the admin role from yourself")
+    await identity.update_user(
+        session=session, user_id=user_id, user_in=UserUpdate(role=role), actor=viewer.actor
     )
     return see_other("/users")

@@ -97,6 +97,10 @@ async def test_week_view_and_creating_an_override_in_the_schedules_zone(
         {"user_id": str(me.user.id), "start": "2026-12-01T10:00", "end": "2026-12-01T11:00"},
     )
     assert clash.status_code == 422 and "overlaps another override" in clash.text
+    removed = await me.post(f"/schedules/{sched.id}/overrides/{row.id}/delete")
+    assert removed.status_code == 303
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(ScheduleOverride))).all() == []
     backwards = await me.post(
         f"/schedules/{sched.id}/overrides",
         {"user_id": str(me.user.id), "start": "2026-12-02T10:00", "end": "2026-12-02T09:00"},
@@ -145,6 +149,13 @@ async def test_admin_creates_a_service_and_an_integration_with_url_and_key_to_co
     assert f'value="{integration.secret}"' in added.text  # shown this once
     again = await admin.get(created.headers["location"])
     assert integration.secret not in again.text
+    edit = await admin.post(
+        created.headers["location"],
+        {"name": "Checkout", "escalation_policy_id": str(pol.id), "status": "deprecated"},
+    )
+    assert edit.status_code == 303 and edit.headers["location"].endswith("?done=saved")
+    saved = await admin.get(edit.headers["location"])
+    assert "Service saved." in saved.text and "<dd>deprecated</dd>" in saved.text
     policies = await admin.get("/policies")
     assert pol.name in policies.text and people[0].name in policies.text
 
@@ -167,13 +178,20 @@ async def test_admin_adds_users_and_teams_and_bad_input_is_a_friendly_page(
     assert bad_zone.status_code == 422 and "unknown IANA time zone" in bad_zone.text
     duplicate = await admin.post("/users", {"name": "N", "email": "nina@example.com"})
     assert duplicate.status_code == 409 and "already exists" in duplicate.text
+    nina = next(u for u in (await admin.get("/users")).text.split("<tr>") if "nina@" in u)
+    nina_id = nina.split('action="/users/')[1].split('"')[0]
+    promoted = await admin.post(f"/users/{nina_id}", {"role": "responder"})
+    assert promoted.status_code == 303
+    assert 'value="responder" selected' in (await admin.get("/users")).text.split("nina@")[1]
+    demote_myself = await admin.post(f"/users/{admin.user.id}", {"role": "observer"})
+    assert demote_myself.status_code == 409
     team = await admin.post("/teams", {"name": "Payments", "member_ids": str(admin.user.id)})
     assert team.status_code == 303
     teams = await admin.get("/teams")
     assert "Payments" in teams.text and admin.user.name in teams.text
     async with sessionmaker() as session:
         actions = set((await session.scalars(select(AuditEvent.action))).all())
-    assert {"user.create", "team.create"} <= actions
+    assert {"user.create", "user.update", "team.create"} <= actions
 
 
 async def test_profile_edits_me_and_manages_api_tokens(
