@@ -64,6 +64,7 @@ async def test_new_incident_appears_live_then_is_acknowledged_and_resolved(
     await expect(row).to_be_visible(timeout=5000)
     await expect(row.locator(".badge")).to_have_text("triggered")
     await expect(page).to_have_title("(1) Incidents · PageFree")
+    await expect(page.locator("#announce")).to_contain_text("New triggered incident: #")
     assert await page.evaluate("window.__notReloaded") is True
 
     await row.get_by_role("link").click()

@@ -49,8 +49,16 @@
     list.innerHTML = await response.text();
     const now = triggeredIds(list);
     const fresh = [...now].filter((id) => !known.has(id));
-    fresh.forEach((id) => list.querySelector(`[data-incident-id="${id}"]`).classList.add("fresh"));
-    if (fresh.length) beep();
+    const titles = fresh.map((id) => {
+      const item = list.querySelector(`[data-incident-id="${id}"]`);
+      item.classList.add("fresh");
+      return item.querySelector(".title").textContent;
+    });
+    if (fresh.length) {
+      beep();
+      // One short sentence for screen readers instead of re-reading the whole list.
+      document.getElementById("announce").textContent = `New triggered incident: ${titles.join("; ")}`;
+    }
     known = now;
     setTitle(Number(list.querySelector(".counts").dataset.triggered));
     try { localStorage.setItem("pagefree:last-list", String(Date.now())); } catch (e) { /* private mode */ }
