@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,10 +14,11 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep, get_sessionmaker
 from app.identity import service as identity
 from app.incidents import events
 from app.incidents import service as incidents
+from app.web import auth
 from app.web.auth import Viewer, WebViewer
 from app.web.render import WebRoute, names_of, page
 
@@ -125,11 +128,42 @@ async def incident_list_fragment(
     )
 
 
+SESSION_RECHECK_SECONDS = 60.0
+
+
+async def while_signed_in(
+    frames: AsyncIterator[str],
+    still_signed_in: Callable[[], Awaitable[bool]],
+    every: float = SESSION_RECHECK_SECONDS,
+) -> AsyncIterator[str]:
+    """Pass `frames` on until the session ends (checked at most every `every` seconds)."""
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
+    try:
+        async for frame in frames:
+            if loop.time() - checked >= every:
+                if not await still_signed_in():
+                    return
+                checked = loop.time()
+            yield frame
+    finally:
+        await frames.aclose()  # type: ignore[attr-defined]
+
+
 @router.get("/web/events")
-async def live_events(request: Request, viewer: WebViewer) -> Response:
-    """Stream incident changes (Server-Sent Events) to a signed-in browser."""
+async def live_events(request: Request, viewer: WebViewer, settings: SettingsDep) -> Response:
+    """Stream incident changes (Server-Sent Events) to a signed-in browser while it stays so."""
+    raw = request.cookies.get(auth.SESSION_COOKIE)
+    sessionmaker = get_sessionmaker(request)
+
+    async def still_signed_in() -> bool:
+        async with sessionmaker() as session:
+            found = await auth.lookup(session=session, settings=settings, raw=raw)
+            await session.commit()
+        return found is not None
+
     return StreamingResponse(
-        events.stream(request.app.state.database_url),
+        while_signed_in(events.stream(request.app.state.database_url), still_signed_in),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
