@@ -13,10 +13,26 @@ from app.audit.models import Actor
 from app.deps import SessionDep, SettingsDep
 from app.errors import Problem
 from app.identity import service as identity
+from app.ingest.ratelimit import LocalLimiter, Rate
 from app.web import auth
 from app.web.render import WebRoute, page, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+# Password guessing: a burst of 10 tries per e-mail address, then one every 30 s; per client
+# address 60, then one a second. In-process (each API process counts its own).
+PER_EMAIL = Rate(per_second=1 / 30, burst=10)
+PER_CLIENT = Rate(per_second=1.0, burst=60)
+
+
+def _limited(request: Request, email: str) -> float:
+    limiter = getattr(request.app.state, "login_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.login_limiter = LocalLimiter()
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.hit(f"email:{email}", PER_EMAIL)
+    return max(wait, limiter.hit(f"client:{client}", PER_CLIENT))
+
 
 # Verifying against a fixed hash when the e-mail is unknown keeps both answers equally slow.
 _DUMMY_HASH = identity.hash_password("not-a-real-password-just-for-timing")
@@ -80,6 +96,16 @@ async def login(
             "the sign-in form has expired; reload the page and try again",
             type_="/problems/csrf",
         )
+    wait = _limited(request, email.strip().lower())
+    if wait > 0:
+        refused = _login_page(
+            request,
+            auth.safe_next(next),
+            f"Too many sign-in attempts; try again in {int(wait) + 1} seconds.",
+            status_code=429,
+        )
+        refused.headers["Retry-After"] = str(int(wait) + 1)
+        return refused
     user = await identity.get_user_by_email(session=session, email=email.strip())
     ok = identity.verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok:

@@ -160,3 +160,16 @@ async def test_observers_may_not_change_configuration(
     assert page.status_code == 200 and "Add a user" not in page.text
     response = await browser.post("/users", {"name": "Eve", "email": "eve@example.com"})
     assert response.status_code == 403 and "admin role" in response.text
+
+
+async def test_password_guessing_is_slowed_down(
+    anonymous: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    async with sessionmaker() as session:
+        await make_user(session, password=PASSWORD, email="gus@example.com")
+    for _ in range(10):
+        assert (await sign_in(anonymous, "gus@example.com", "guess guess guess")).status_code == 401
+    limited = await sign_in(anonymous, "gus@example.com", PASSWORD)
+    assert limited.status_code == 429 and "Too many sign-in attempts" in limited.text
+    assert int(limited.headers["retry-after"]) > 0
+    assert "pf_session" not in limited.headers.get("set-cookie", "")
