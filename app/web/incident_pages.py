@@ -50,16 +50,21 @@ async def _render(
     settings = request.app.state.settings
     timeline = await incidents.timeline(session=session, incident_id=incident.id)
     alerts = await incidents.alerts(session=session, incident_id=incident.id)
+    deliveries = await incidents.notifications(
+        session=session, incident_id=incident.id, user_id=None, limit=100
+    )
     ids = {str(u) for u in incident.assigned_to}
     ids |= {str(e.actor.get("id")) for e in timeline if e.actor and e.actor.get("id")}
     ids |= {str(e.detail.get("user_id")) for e in timeline if e.detail and e.detail.get("user_id")}
     ids |= {str(x) for x in (incident.acknowledged_by, incident.resolved_by) if x}
+    ids |= {str(d.user_id) for d in deliveries}
     context: dict[str, Any] = {
         "incident": incident,
         "view": incidents.public(incident, settings),
         "service": await catalog.get_service(session=session, service_id=incident.service_id),
         "timeline": timeline,
         "alerts": alerts,
+        "deliveries": deliveries,
         "people": await names_of(session, ids),
         "error": error,
         "done": DONE.get(done or ""),

@@ -48,11 +48,17 @@ async def test_dashboard_lists_open_incidents_with_counts_and_filters(
 async def test_acknowledge_note_and_resolve_from_the_incident_page(
     live_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
-    _, opened, _ = await _incident(live_app, sessionmaker, settings)
+    _, opened, pager = await _incident(live_app, sessionmaker, settings)
+    await h.eventually(lambda: h.deliveries(sessionmaker, opened.incident_id))
     me = await browser_for(live_app, sessionmaker, timezone="Asia/Tokyo")
     url = f"/incidents/{opened.incident_id}"
     page = await me.get(url)
     assert ">Acknowledge</button>" in page.text and "Open in Temporal UI" in page.text
+    # The delivery log: the level-1 page to the on-call person, on the log channel.
+    deliveries = page.text.split('id="dl-h"')[1].split("</section>")[0]
+    assert (
+        "Deliveries (1)" in deliveries and pager.name in deliveries and "<td>log</td>" in deliveries
+    )
     assert "(times in Asia/Tokyo)" in page.text
 
     acked = await me.post(f"{url}/acknowledge")
