@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,6 +16,12 @@ from app.config import Settings
 from app.deps import SessionDep, SettingsDep
 from app.errors import Problem
 from app.escalation import service as escalation
+from app.escalation.models import (
+    EscalationLevel,
+    EscalationPolicyCreate,
+    EscalationTarget,
+    TargetType,
+)
 from app.identity import service as identity
 from app.identity.models import Role, TeamCreate, TeamMemberIn, UserCreate, UserUpdate
 from app.ingest import service as ingest
@@ -170,13 +177,58 @@ async def create_integration(
 async def policies_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
     """List escalation policies with their levels."""
     rows, _ = await escalation.list_policies(session=session, limit=500)
+    names = await _lookups(session)
     return page(
         request,
         "policies.html",
         viewer,
         policies=[escalation.policy_public(p) for p in rows],
-        names=await _lookups(session),
+        names=names,
+        form_levels=range(1, POLICY_FORM_LEVELS + 1),
     )
+
+
+POLICY_FORM_LEVELS = 3
+
+
+@router.post("/policies")
+async def create_policy(
+    request: Request, session: SessionDep, settings: SettingsDep, viewer: WebAdmin
+) -> Response:
+    """Create a policy from up to three levels, each one target and a delay in minutes."""
+    form = await request.form()
+    levels = []
+    for n in range(1, POLICY_FORM_LEVELS + 1):
+        target = str(form.get(f"level{n}_target") or "")
+        if not target:
+            continue
+        kind, _, raw = target.partition(":")
+        if kind not in ("user", "schedule", "team"):
+            raise Problem(422, "Please check your input", f"level {n}: choose whom it pages")
+        try:
+            minutes = float(str(form.get(f"level{n}_delay") or ""))
+        except ValueError:
+            raise Problem(422, "Please check your input", f"level {n}: delay in minutes") from None
+        levels.append(
+            EscalationLevel(
+                delay=timedelta(minutes=minutes),
+                targets=[EscalationTarget(type=TargetType(kind), id=parse_uuid(raw, "target"))],
+            )
+        )
+    if not levels:
+        raise Problem(422, "Please check your input", "give the policy at least one level")
+    repeat = str(form.get("repeat") or "0")
+    policy = await escalation.create_policy(
+        session=session,
+        policy_in=EscalationPolicyCreate(
+            name=str(form.get("name") or "").strip(),
+            repeat=int(repeat) if repeat.isdigit() else -1,
+            levels=levels,
+        ),
+        actor=viewer.actor,
+        settings=settings,
+    )
+    return see_other(f"/policies#p-{policy.id}")
 
 
 # --- teams and users ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.audit.models import Actor, AuditEvent
 from app.config import Settings
 from app.db import SessionMaker
+from app.escalation.models import EscalationPolicy
 from app.identity.models import Role, User
 from app.ingest.models import Integration
 from app.schedules import service as schedules
@@ -246,3 +247,40 @@ async def test_api_paths_are_untouched_by_the_web_ui(anonymous) -> None:  # type
         for p in openapi["paths"]
         if not p.startswith(("/api/", "/v2/", "/integrations", "/healthz", "/readyz", "/slack"))
     ]
+
+
+async def test_admin_creates_an_escalation_policy(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    admin = await browser_for(web_app, sessionmaker, role=Role.admin)
+    sched = await _schedule(sessionmaker, [admin.user])
+    form = await admin.get("/policies")
+    assert f'value="schedule:{sched.id}"' in form.text
+    created = await admin.post(
+        "/policies",
+        {
+            "name": "Web on-call",
+            "level1_target": f"schedule:{sched.id}",
+            "level1_delay": "5",
+            "level2_target": f"user:{admin.user.id}",
+            "level2_delay": "15",
+            "level3_target": "",
+            "repeat": "2",
+        },
+    )
+    assert created.status_code == 303
+    async with sessionmaker() as session:
+        policy = (await session.scalars(select(EscalationPolicy))).one()
+    assert policy.name == "Web on-call" and policy.repeat == 2
+    assert [(lv["delay_seconds"], lv["targets"][0]["type"]) for lv in policy.levels] == [
+        (300.0, "schedule"),
+        (900.0, "user"),
+    ]
+    page = await admin.get("/policies")
+    assert "Web on-call" in page.text and "escalates after 15 min" in page.text
+    empty = await admin.post("/policies", {"name": "Nothing", "level1_target": ""})
+    assert empty.status_code == 422 and "at least one level" in empty.text
+    bad = await admin.post(
+        "/policies", {"name": "Bad", "level1_target": "robot:1", "level1_delay": "5"}
+    )
+    assert bad.status_code == 422
