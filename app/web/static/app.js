@@ -43,9 +43,16 @@
     return new Set([...root.querySelectorAll('.incident[data-status="triggered"]')].map((el) => el.dataset.incidentId));
   }
 
+  // A redirect means the session has ended: show the sign-in page instead of swapping it in.
+  function signedOut(response) {
+    if (!response.redirected) return false;
+    window.location.assign(response.url);
+    return true;
+  }
+
   async function refreshList() {
     const response = await fetch(list.dataset.liveList, { headers: { Accept: "text/html" } });
-    if (!response.ok) return;
+    if (signedOut(response) || !response.ok) return;
     list.innerHTML = await response.text();
     const now = triggeredIds(list);
     const fresh = [...now].filter((id) => !known.has(id));
@@ -66,7 +73,7 @@
 
   async function refreshPage() {
     const response = await fetch(livePage.dataset.livePage, { headers: { Accept: "text/html" } });
-    if (!response.ok) return;
+    if (signedOut(response) || !response.ok) return;
     const doc = new DOMParser().parseFromString(await response.text(), "text/html");
     document.querySelectorAll("[data-live][id]").forEach((el) => {
       const next = doc.getElementById(el.id);
