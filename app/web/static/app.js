@@ -85,7 +85,11 @@
     const source = new EventSource("/web/events");
     let timer = null;
     source.addEventListener("open", () => { if (status) status.textContent = "Live updates: on"; });
-    source.addEventListener("error", () => { if (status) status.textContent = "Live updates: reconnecting…"; });
+    source.addEventListener("error", () => {
+      if (!status) return;
+      status.textContent = source.readyState === EventSource.CLOSED
+        ? "Live updates: off (reload the page)" : "Live updates: reconnecting…";
+    });
     source.addEventListener("incident", (event) => {
       const data = JSON.parse(event.data);
       if (filter && !filter(data)) return;
