@@ -128,6 +128,43 @@ async def schedule_page(
     done: str | None = None,
 ) -> Response:
     """Show a schedule's final shifts for a week or a month (in its zone) and its overrides."""
+    return await _schedule_page(
+        request,
+        session,
+        viewer,
+        schedule_id,
+        week,
+        month,
+        done="Override created." if done == "override" else None,
+    )
+
+
+@router.post("/schedules/{schedule_id}/calendar", response_class=HTMLResponse)
+async def create_schedule_feed(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebViewer,
+    schedule_id: UUID,
+) -> Response:
+    """Create an iCalendar link of this schedule; its URL is shown this once."""
+    created = await feeds.create_feed(
+        session=session, settings=settings, actor=viewer.actor, schedule_id=schedule_id
+    )
+    return await _schedule_page(
+        request, session, viewer, schedule_id, None, None, new_feed_url=created.url
+    )
+
+
+async def _schedule_page(
+    request: Request,
+    session: AsyncSession,
+    viewer: Viewer,
+    schedule_id: UUID,
+    week: str | None,
+    month: str | None,
+    **extra: Any,
+) -> HTMLResponse:
     schedule = await schedules.get_schedule(session=session, schedule_id=schedule_id)
     tz = ZoneInfo(schedule.timezone)
     period = _period(week, month, tz)
@@ -160,7 +197,7 @@ async def schedule_page(
         overrides=upcoming,
         user_names={u.id: u.name for u in users},
         users=users if viewer.is_admin else [viewer.user],
-        done="Override created." if done == "override" else None,
+        **extra,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlparse
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -79,6 +80,12 @@ async def test_week_view_and_creating_an_override_in_the_schedules_zone(
     assert month.text.count('class="day"') == 28
     assert month.text.count('class="day blank"') == 6
     assert 'href="?month=2026-01"' in month.text and 'href="?month=2026-03"' in month.text
+    feed = await me.post(f"/schedules/{sched.id}/calendar")
+    assert feed.status_code == 200
+    url = urlparse(feed.text.split('id="feed-url" readonly value="')[1].split('"')[0])
+    assert url.path == f"/api/v1/schedules/{sched.id}/calendar.ics"
+    ics = await me.client.get(f"{url.path}?{url.query}")
+    assert ics.status_code == 200 and "BEGIN:VCALENDAR" in ics.text
     bad = await me.get(f"/schedules/{sched.id}?month=2026-13")
     assert bad.status_code == 422 and "month is not valid" in bad.text
     created = await me.post(
