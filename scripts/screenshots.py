@@ -111,7 +111,9 @@ async def run(url: str, tmp: Path) -> None:
         PAGEFREE_DATA_DIR=tmp,
         PAGEFREE_ENV="test",
         TEMPORAL_TASK_QUEUE="screenshots",
-        PAGEFREE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        # Links shown on the pages read as in a real install; the browser uses the loopback.
+        PAGEFREE_PUBLIC_URL="https://pagefree.example.com",
+        PAGEFREE_COOKIE_SECURE=False,
     )
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
