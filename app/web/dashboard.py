@@ -20,7 +20,7 @@ from app.incidents import events
 from app.incidents import service as incidents
 from app.web import auth
 from app.web.auth import Viewer, WebViewer
-from app.web.render import WebRoute, names_of, page
+from app.web.render import WebRoute, names_of, page, parse_uuid
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -57,12 +57,18 @@ class Filters:
 
 
 def _filters(
-    service_id: Annotated[UUID | None, Query()] = None,
-    team_id: Annotated[UUID | None, Query()] = None,
+    service_id: Annotated[str, Query(max_length=40)] = "",
+    team_id: Annotated[str, Query(max_length=40)] = "",
     status: Annotated[str, Query(pattern="^(open|triggered|acknowledged|resolved)$")] = "open",
     mine: Annotated[bool, Query()] = False,
 ) -> Filters:
-    return Filters(service_id=service_id, team_id=team_id, status=status, mine=mine)
+    # The filter form sends empty values for "all services" and "all teams".
+    return Filters(
+        service_id=parse_uuid(service_id, "service") if service_id else None,
+        team_id=parse_uuid(team_id, "team") if team_id else None,
+        status=status,
+        mine=mine,
+    )
 
 
 async def _listing(session: AsyncSession, viewer: Viewer, f: Filters) -> dict[str, Any]:

@@ -153,6 +153,13 @@ async def test_phone_width_and_offline_copy_of_the_incident_list(
     await sign_in(page, live, me)
     row = page.locator(".incident", has_text="Queue backlog growing")
     await expect(row).to_be_visible(timeout=5000)
+    # The filter form as a person uses it: nothing but the status chosen.
+    await page.get_by_label("Status").select_option("acknowledged")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator(".empty")).to_be_visible()
+    await page.get_by_label("Status").select_option("triggered")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(row).to_be_visible()
     for path in ("/", "/oncall", "/services", "/profile"):
         await page.goto(f"{live.url}{path}")
         overflow = await page.evaluate(

@@ -33,6 +33,9 @@ async def test_dashboard_lists_open_incidents_with_counts_and_filters(
     assert f"#{opened.number} Disk full" in page.text and svc.name in page.text
     assert 'data-triggered="1"' in page.text
     assert pager.name in page.text  # who it is assigned to
+    # What the filter form sends when nothing is chosen.
+    everything = await me.get("/?status=open&service_id=&team_id=")
+    assert everything.status_code == 200 and "Disk full" in everything.text
     mine = await me.get("/?mine=1")
     assert "Disk full" not in mine.text and 'data-triggered="0"' in mine.text
     other = await me.get(f"/?service_id={uuid.uuid4()}")
@@ -43,6 +46,7 @@ async def test_dashboard_lists_open_incidents_with_counts_and_filters(
     assert "Disk full" not in resolved.text
     bad = await me.get("/?status=bogus")
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert (await me.get("/?service_id=nope")).status_code == 422
 
 
 async def test_acknowledge_note_and_resolve_from_the_incident_page(
