@@ -43,6 +43,9 @@ async def test_new_incident_appears_live_then_is_acknowledged_and_resolved(
     key = await _service_with_key(sessionmaker, live.settings)
     me = await person(sessionmaker)
     page = await chromium.new_page()
+    problems: list[str] = []  # script errors and Content-Security-Policy violations
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
     await sign_in(page, live, me)
     await expect(page.locator("#live-status")).to_have_text("Live updates: on")
     await expect(page.locator(".empty")).to_be_visible()
@@ -101,6 +104,7 @@ async def test_new_incident_appears_live_then_is_acknowledged_and_resolved(
     await page.goto(f"{live.url}/")
     await expect(page.locator(".incident")).to_have_count(0)
     await expect(page).to_have_title("Incidents · PageFree")
+    assert problems == []
 
 
 async def test_create_an_override_from_the_schedule_page(
