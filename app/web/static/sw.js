@@ -20,8 +20,18 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // Our own CSS, JS and icons: answer from the cache at once, refresh it in the background,
+  // so a bad network never blocks a page and a new release is picked up on the next load.
   if (url.pathname.startsWith("/static/")) {
-    event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
+    const refreshed = fetch(request).then((response) => {
+      if (response.ok) {
+        const copy = response.clone();
+        caches.open(SHELL).then((cache) => cache.put(request, copy));
+      }
+      return response;
+    });
+    event.respondWith(caches.match(request).then((hit) => hit || refreshed));
+    event.waitUntil(refreshed.then(() => undefined, () => undefined));
     return;
   }
   // The dashboard: network first; the last good answer is kept for when the network is gone.
