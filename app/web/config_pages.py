@@ -23,7 +23,15 @@ from app.escalation.models import (
     TargetType,
 )
 from app.identity import service as identity
-from app.identity.models import Role, TeamCreate, TeamMemberIn, UserCreate, UserUpdate
+from app.identity.models import (
+    Role,
+    TeamCreate,
+    TeamMemberIn,
+    TeamRole,
+    TeamUpdate,
+    UserCreate,
+    UserUpdate,
+)
 from app.ingest import service as ingest
 from app.ingest.models import IntegrationCreate, IntegrationType
 from app.schedules import service as schedules
@@ -267,6 +275,23 @@ async def create_team(
         actor=viewer.actor,
     )
     return see_other("/teams")
+
+
+@router.post("/teams/{team_id}")
+async def update_team_members(
+    request: Request, session: SessionDep, viewer: WebAdmin, team_id: UUID
+) -> Response:
+    """Replace a team's members with those ticked; managers stay managers."""
+    team = await identity.get_team(session=session, team_id=team_id)
+    current = await identity.team_public(session=session, team=team)
+    roles = {m.user_id: m.role for m in current.members}
+    form = await request.form()
+    ids = [parse_uuid(str(v), "members") for v in form.getlist("member_ids") if v]
+    members = [TeamMemberIn(user_id=uid, role=roles.get(uid, TeamRole.member)) for uid in ids]
+    await identity.update_team(
+        session=session, team_id=team_id, team_in=TeamUpdate(members=members), actor=viewer.actor
+    )
+    return see_other(f"/teams#t-{team_id}")
 
 
 @router.get("/users", response_class=HTMLResponse)

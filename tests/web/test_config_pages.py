@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
+from uuid import UUID
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from app.audit.models import Actor, AuditEvent
 from app.config import Settings
 from app.db import SessionMaker
 from app.escalation.models import EscalationPolicy
+from app.identity import service as identity
 from app.identity.models import Role, User
 from app.ingest.models import Integration
 from app.schedules import service as schedules
@@ -197,9 +199,19 @@ async def test_admin_adds_users_and_teams_and_bad_input_is_a_friendly_page(
     assert team.status_code == 303
     teams = await admin.get("/teams")
     assert "Payments" in teams.text and admin.user.name in teams.text
+    team_id = teams.text.split('id="t-')[1].split('"')[0]
+    assert (
+        f'id="tm-{team_id}-{admin.user.id}" name="member_ids" value="{admin.user.id}" checked'
+        in (teams.text)
+    )
+    changed = await admin.post(f"/teams/{team_id}", {"member_ids": nina_id})
+    assert changed.status_code == 303
+    async with sessionmaker() as session:
+        members = await identity.team_member_ids(session=session, team_id=UUID(team_id))
+    assert [str(m) for m in members] == [nina_id]
     async with sessionmaker() as session:
         actions = set((await session.scalars(select(AuditEvent.action))).all())
-    assert {"user.create", "user.update", "team.create"} <= actions
+    assert {"user.create", "user.update", "team.create", "team.update"} <= actions
 
 
 async def test_profile_edits_me_and_manages_api_tokens(
