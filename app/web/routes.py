@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import config_pages, dashboard, incident_pages, login, oidc, oncall, profile, pwa
+from app.web import (
+    config_pages,
+    dashboard,
+    incident_pages,
+    login,
+    oidc,
+    oncall,
+    profile,
+    pwa,
+    service_pages,
+)
 from app.web.render import HERE
 
 ROUTERS = [
@@ -14,6 +24,7 @@ ROUTERS = [
     dashboard.router,
     incident_pages.router,
     oncall.router,
+    service_pages.router,
     config_pages.router,
     profile.router,
     pwa.router,
