@@ -30,12 +30,6 @@ CHROMIUM_ARGS = [
 PASSWORD = "e2e password long enough"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
-
-
 @dataclass
 class Live:
     url: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 from playwright.async_api import Browser, expect
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +19,7 @@ from app.schedules.models import LayerIn, ScheduleCreate
 from tests import incident_helpers as h
 from tests.e2e.conftest import Live, person, sign_in
 
+pytestmark = pytest.mark.e2e
 SYSTEM = Actor.system(via="test")
 
 
