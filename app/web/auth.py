@@ -46,6 +46,13 @@ async def start_session(
     """Create a browser session for `user`; return the cookie value and the row."""
     raw = new_token()
     now = utcnow()
+    # Sessions abandoned by closing the browser are swept here, one user at a time.
+    await session.execute(
+        delete(WebSession).where(
+            WebSession.user_id == user.id,  # type: ignore[arg-type]
+            (WebSession.expires_at <= now) | (WebSession.idle_expires_at <= now),  # type: ignore[arg-type,operator]
+        )
+    )
     row = WebSession(
         id_hash=_hash(raw),
         user_id=user.id,

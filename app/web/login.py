@@ -120,6 +120,8 @@ async def login(
         return _login_page(
             request, auth.safe_next(next), "Wrong e-mail address or password.", status_code=401
         )
+    # A new id at every sign-in (no session fixation); the browser's old session ends.
+    await auth.end_session(session=session, raw=request.cookies.get(auth.SESSION_COOKIE))
     raw, _ = await auth.start_session(
         session=session, settings=settings, user=user, method="password"
     )

@@ -144,6 +144,7 @@ async def callback(
             "No PageFree account",
             f"there is no PageFree user with the e-mail address {email}; ask an admin",
         )
+    await auth.end_session(session=session, raw=request.cookies.get(auth.SESSION_COOKIE))
     raw, _ = await auth.start_session(session=session, settings=settings, user=user, method="oidc")
     response = see_other(auth.safe_next(flow.get("next")))
     auth.set_session_cookie(response, settings, raw)

@@ -173,3 +173,38 @@ async def test_password_guessing_is_slowed_down(
     assert limited.status_code == 429 and "Too many sign-in attempts" in limited.text
     assert int(limited.headers["retry-after"]) > 0
     assert "pf_session" not in limited.headers.get("set-cookie", "")
+
+
+async def test_signing_in_again_replaces_the_session_and_sweeps_expired_ones(
+    anonymous: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    async with sessionmaker() as session:
+        user = await make_user(session, password=PASSWORD, email="flo@example.com")
+    assert (await sign_in(anonymous, "flo@example.com")).status_code == 303
+    first = anonymous.cookies.get("pf_session")
+    async with sessionmaker() as session:
+        stale = WebSession(
+            id_hash="0" * 64,
+            user_id=user.id,
+            csrf_token="x",
+            method="password",
+            expires_at=utcnow() - timedelta(days=1),
+            idle_expires_at=utcnow() - timedelta(days=1),
+        )
+        session.add(stale)
+        await session.commit()
+    form = await anonymous.get("/login")  # signed in: sent on, no form
+    assert form.status_code == 303
+    anonymous.cookies.delete("pf_login_csrf")
+    page = await anonymous.get("/profile")
+    token = csrf_of(page.text)
+    # The form of another tab, posted while signed in.
+    anonymous.cookies.set("pf_login_csrf", token, path="/login")
+    again = await anonymous.post(
+        "/login", data={"email": "flo@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    assert again.status_code == 303
+    assert anonymous.cookies.get("pf_session") != first
+    async with sessionmaker() as session:
+        rows = (await session.scalars(select(WebSession))).all()
+    assert len(rows) == 1 and rows[0].id_hash != "0" * 64
