@@ -102,6 +102,7 @@ async def test_snooze_escalate_and_reassign(
     await me.get(url)
     assert (await me.post(f"{url}/escalate")).status_code == 303
     assert (await me.post(f"{url}/snooze", {"seconds": "900"})).status_code == 303
+    assert "snoozed until" in (await me.get("/")).text
     moved = await me.post(f"{url}/reassign", {"target": f"user:{me.user.id}"})
     assert moved.status_code == 303
     page = await me.get(moved.headers["location"])
