@@ -303,3 +303,16 @@ async def test_admin_creates_an_escalation_policy(
         "/policies", {"name": "Bad", "level1_target": "robot:1", "level1_delay": "5"}
     )
     assert bad.status_code == 422
+
+
+async def test_browsers_get_a_not_found_page_and_machines_a_problem(anonymous) -> None:  # type: ignore[no-untyped-def]
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = await anonymous.get("/no-such-page", headers=html)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text
+    for path, headers in (("/no-such-page", {}), ("/api/v1/no-such-thing", html)):
+        problem = await anonymous.get(path, headers=headers)
+        assert problem.status_code == 404
+        assert problem.headers["content-type"].startswith("application/problem+json")
+    # Other errors keep their problem answers (here: GET on a POST-only endpoint).
+    assert (await anonymous.get("/v2/enqueue", headers=html)).status_code == 405
