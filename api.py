@@ -28,6 +28,7 @@ from app.notify.webhooks import router as notify_webhooks
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.temporal import LazyClient
+from app.web.routes import install as install_web
 
 log = structlog.get_logger("pagefree.api")
 
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     slack_routes.mount(app, settings)
     app.include_router(notify_router)
     app.include_router(notify_webhooks)
+    # The web UI last: its pages live at `/` and must not shadow any API path.
+    install_web(app)
     return app
 
 

@@ -236,6 +236,7 @@ def dev(
     typer.secho(
         f"\nPageFree is {'ready' if ready else 'starting (not ready yet)'} "
         f"in {time.monotonic() - started:.1f}s\n"
+        f"  Web UI        {base}/\n"
         f"  API           {base}/api/v1\n"
         f"  API docs      {base}/docs\n"
         f"  Temporal UI   {ui_url}\n"

@@ -73,10 +73,36 @@ class Settings(BaseSettings):
         default=timedelta(minutes=2), alias="PAGEFREE_SMS_BREAKER_COOLDOWN"
     )
 
+    # Web UI sessions: signed out after the TTL, or after the idle timeout without a request.
+    web_session_ttl: timedelta = Field(default=timedelta(days=7), alias="PAGEFREE_WEB_SESSION_TTL")
+    web_idle_timeout: timedelta = Field(
+        default=timedelta(hours=12), alias="PAGEFREE_WEB_IDLE_TIMEOUT"
+    )
+    # Unset: Secure cookies exactly when PAGEFREE_PUBLIC_URL is https.
+    cookie_secure: bool | None = Field(default=None, alias="PAGEFREE_COOKIE_SECURE")
+    # OpenID Connect single sign-on; off unless the issuer and client id are set.
+    oidc_issuer: str | None = Field(default=None, alias="OIDC_ISSUER")
+    oidc_client_id: str | None = Field(default=None, alias="OIDC_CLIENT_ID")
+    oidc_client_secret: SecretStr | None = Field(default=None, alias="OIDC_CLIENT_SECRET")
+    oidc_scopes: str = Field(default="openid email profile", alias="OIDC_SCOPES")
+    oidc_provider_name: str = Field(default="single sign-on", alias="OIDC_PROVIDER_NAME")
+
     @property
     def base_url(self) -> str:
         """Return the public base URL of the API and web UI, without a trailing slash."""
         return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Return whether session cookies carry the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Return whether OpenID Connect sign-in is configured."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -9,6 +9,7 @@ from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
 from app.slack.models import SlackMessage
+from app.web.models import WebSession
 
 __all__ = [
     "ActionLinkUse",
@@ -33,4 +34,5 @@ __all__ = [
     "TeamMember",
     "TimelineEvent",
     "User",
+    "WebSession",
 ]

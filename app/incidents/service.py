@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
@@ -248,6 +248,7 @@ async def list_incidents(
     session: AsyncSession,
     status: list[str] | None = None,
     service_id: UUID | None = None,
+    service_ids: list[UUID] | None = None,
     assigned_to: UUID | None = None,
     since: datetime | None = None,
     q: str | None = None,
@@ -260,6 +261,8 @@ async def list_incidents(
         query = query.where(Incident.status.in_(status))
     if service_id:
         query = query.where(Incident.service_id == service_id)
+    if service_ids is not None:
+        query = query.where(Incident.service_id.in_(service_ids))
     if assigned_to:
         query = query.where(Incident.assigned_to.contains([assigned_to]))
     if since:
@@ -287,6 +290,26 @@ async def list_incidents(
     )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+async def count_by_status(
+    *,
+    session: AsyncSession,
+    service_ids: list[UUID] | None = None,
+    assigned_to: UUID | None = None,
+) -> dict[str, int]:
+    """Return how many open incidents there are per status (triggered, acknowledged)."""
+    query = select(Incident.status, func.count()).where(
+        Incident.status.in_(["triggered", "acknowledged"])
+    )
+    if service_ids is not None:
+        query = query.where(Incident.service_id.in_(service_ids))
+    if assigned_to:
+        query = query.where(Incident.assigned_to.contains([assigned_to]))
+    rows = await session.execute(query.group_by(Incident.status))
+    counts = {"triggered": 0, "acknowledged": 0}
+    counts.update({status: int(n) for status, n in rows.all()})
+    return counts
 
 
 async def alerts(*, session: AsyncSession, incident_id: UUID) -> list[Alert]:

@@ -1,0 +1,1 @@
+"""The responder web UI: server-rendered pages, their templates and static files."""

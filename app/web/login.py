@@ -1,0 +1,149 @@
+"""Sign-in with e-mail and password (the break-glass path), and sign-out."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse
+
+from app.audit import service as audit
+from app.audit.models import Actor
+from app.deps import SessionDep, SettingsDep
+from app.errors import Problem
+from app.identity import service as identity
+from app.ingest.ratelimit import LocalLimiter, Rate
+from app.web import auth
+from app.web.render import WebRoute, page, see_other
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+# Password guessing: a burst of 10 tries per e-mail address, then one every 30 s; per client
+# address 60, then one a second. In-process (each API process counts its own).
+PER_EMAIL = Rate(per_second=1 / 30, burst=10)
+PER_CLIENT = Rate(per_second=1.0, burst=60)
+
+
+def _limited(request: Request, email: str) -> float:
+    limiter = getattr(request.app.state, "login_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.login_limiter = LocalLimiter()
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.hit(f"email:{email}", PER_EMAIL)
+    return max(wait, limiter.hit(f"client:{client}", PER_CLIENT))
+
+
+# Verifying against a fixed hash when the e-mail is unknown keeps both answers equally slow.
+_DUMMY_HASH = identity.hash_password("not-a-real-password-just-for-timing")
+
+
+def _login_page(
+    request: Request, next_path: str, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    token = auth.new_token()
+    response = page(
+        request,
+        "login.html",
+        None,
+        status_code=status_code,
+        login_csrf=token,
+        next=next_path,
+        error=error,
+    )
+    settings = request.app.state.settings
+    response.set_cookie(
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(
+    request: Request, session: SessionDep, settings: SettingsDep, next: str | None = None
+) -> Response:
+    """Show the sign-in form (or go on if already signed in)."""
+    found = await auth.lookup(
+        session=session, settings=settings, raw=request.cookies.get(auth.SESSION_COOKIE)
+    )
+    if found is not None:
+        return see_other(auth.safe_next(next))
+    return _login_page(request, auth.safe_next(next))
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the e-mail and password; start a session on success."""
+    expected = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        raise Problem(
+            403,
+            "Forbidden",
+            "the sign-in form has expired; reload the page and try again",
+            type_="/problems/csrf",
+        )
+    wait = _limited(request, email.strip().lower())
+    if wait > 0:
+        refused = _login_page(
+            request,
+            auth.safe_next(next),
+            f"Too many sign-in attempts; try again in {int(wait) + 1} seconds.",
+            status_code=429,
+        )
+        refused.headers["Retry-After"] = str(int(wait) + 1)
+        return refused
+    user = await identity.get_user_by_email(session=session, email=email.strip())
+    ok = identity.verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok:
+        await audit.record(
+            session=session,
+            actor=Actor.system(via="web"),
+            action="web_session.failed",
+            entity_type="user",
+            entity_id=user.id if user else "unknown",
+            after={"email": email.strip().lower()[:320]},
+        )
+        return _login_page(
+            request, auth.safe_next(next), "Wrong e-mail address or password.", status_code=401
+        )
+    # A new id at every sign-in (no session fixation); the browser's old session ends.
+    await auth.end_session(session=session, raw=request.cookies.get(auth.SESSION_COOKIE))
+    raw, _ = await auth.start_session(
+        session=session, settings=settings, user=user, method="password"
+    )
+    response = see_other(auth.safe_next(next))
+    auth.set_session_cookie(response, settings, raw)
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(viewer: auth.WebViewer, session: SessionDep, settings: SettingsDep) -> Response:
+    """End the session and clear what this browser cached of the app."""
+    await session.delete(viewer.session)
+    await audit.record(
+        session=session,
+        actor=viewer.actor,
+        action="web_session.end",
+        entity_type="user",
+        entity_id=viewer.user.id,
+    )
+    response = see_other("/login")
+    auth.clear_session_cookie(response, settings)
+    # The offline copy of the incident list must not outlive the session.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

@@ -1,0 +1,62 @@
+"""The web UI's routes, mounted at `/` next to the API."""
+
+from __future__ import annotations
+
+import inspect
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.web import (
+    config_pages,
+    dashboard,
+    incident_pages,
+    login,
+    oidc,
+    oncall,
+    profile,
+    pwa,
+    service_pages,
+)
+from app.web.render import HERE, error_page
+
+ROUTERS = [
+    login.router,
+    oidc.router,
+    dashboard.router,
+    incident_pages.router,
+    oncall.router,
+    service_pages.router,
+    config_pages.router,
+    profile.router,
+    pwa.router,
+]
+# Paths of machines, not people: they keep their problem+json answers whatever they accept.
+_MACHINE_PATHS = ("/api/", "/v2/", "/integrations/", "/slack/", "/webhooks/", "/openapi.json")
+
+
+def _wants_page(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith(_MACHINE_PATHS)
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Add the web UI's pages and static files to `app`."""
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    problem_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        """A browser that asks for a page that does not exist gets a page, not JSON."""
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 404:
+            if _wants_page(request):
+                return error_page(request, 404, "Page not found", "There is no such page.")
+        answer = problem_handler(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, not_found)

@@ -1,0 +1,144 @@
+"""Service pages: services, their settings, and integrations with URLs and keys to copy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import service as catalog
+from app.catalog.models import Service, ServiceCreate, ServiceStatus, ServiceUpdate
+from app.config import Settings
+from app.deps import SessionDep, SettingsDep
+from app.escalation import service as escalation
+from app.identity import service as identity
+from app.ingest import service as ingest
+from app.ingest.models import IntegrationCreate, IntegrationType
+from app.web.auth import Viewer, WebAdmin, WebViewer
+from app.web.lookups import lookups
+from app.web.render import WebRoute, page, parse_uuid, see_other
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/services", response_class=HTMLResponse)
+async def services_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
+    """List services, with a form to add one (admins)."""
+    rows, _ = await catalog.list_services(session=session, limit=500)
+    policies, _ = await escalation.list_policies(session=session, limit=500)
+    teams, _ = await identity.list_teams(session=session, limit=500)
+    return page(
+        request,
+        "services.html",
+        viewer,
+        services=rows,
+        policies=policies,
+        teams=teams,
+        names=await lookups(session),
+    )
+
+
+@router.post("/services")
+async def create_service(
+    session: SessionDep,
+    viewer: WebAdmin,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    escalation_policy_id: Annotated[UUID, Form()],
+    team_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Create a service."""
+    service_in = ServiceCreate(
+        name=name.strip(),
+        escalation_policy_id=escalation_policy_id,
+        team_id=parse_uuid(team_id, "team") if team_id else None,
+    )
+    created = await catalog.create_service(
+        session=session, service_in=service_in, actor=viewer.actor
+    )
+    return see_other(f"/services/{created.id}")
+
+
+@router.get("/services/{service_id}", response_class=HTMLResponse)
+async def service_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebViewer,
+    service_id: UUID,
+    done: str | None = None,
+) -> Response:
+    """Show a service with its integrations: URLs and keys to paste into monitoring tools."""
+    svc = await catalog.get_service(session=session, service_id=service_id)
+    return await _service_page(request, session, settings, viewer, svc, done=done)
+
+
+async def _service_page(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    svc: Service,
+    **extra: Any,
+) -> HTMLResponse:
+    rows, _ = await ingest.list_integrations(session=session, service_id=svc.id)
+    return page(
+        request,
+        "service.html",
+        viewer,
+        service=svc,
+        integrations=[ingest.public(i, settings) for i in rows],
+        types=[t.value for t in IntegrationType],
+        names=await lookups(session),
+        statuses=[st.value for st in ServiceStatus],
+        **extra,
+    )
+
+
+@router.post("/services/{service_id}")
+async def update_service(
+    session: SessionDep,
+    viewer: WebAdmin,
+    service_id: UUID,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    escalation_policy_id: Annotated[UUID, Form()],
+    status: Annotated[ServiceStatus, Form()],
+    team_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Change a service's name, escalation policy, team or status."""
+    await catalog.update_service(
+        session=session,
+        service_id=service_id,
+        service_in=ServiceUpdate(
+            name=name.strip(),
+            escalation_policy_id=escalation_policy_id,
+            team_id=parse_uuid(team_id, "team") if team_id else None,
+            status=status,
+        ),
+        actor=viewer.actor,
+    )
+    return see_other(f"/services/{service_id}?done=saved")
+
+
+@router.post("/services/{service_id}/integrations", response_class=HTMLResponse)
+async def create_integration(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebAdmin,
+    service_id: UUID,
+    type: Annotated[IntegrationType, Form()],
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    """Add an integration; a generic webhook's signing secret is shown this once."""
+    created = await ingest.create(
+        session=session,
+        settings=settings,
+        integration_in=IntegrationCreate(type=type, name=name.strip()),
+        actor=viewer.actor,
+        service_id=service_id,
+    )
+    svc = await catalog.get_service(session=session, service_id=service_id)
+    return await _service_page(request, session, settings, viewer, svc, created=created)
