@@ -264,7 +264,18 @@ async def test_api_paths_are_untouched_by_the_web_ui(anonymous) -> None:  # type
     assert not [
         p
         for p in openapi["paths"]
-        if not p.startswith(("/api/", "/v2/", "/integrations", "/healthz", "/readyz", "/slack"))
+        if not p.startswith(
+            (
+                "/api/",
+                "/v2/",
+                "/integrations",
+                "/healthz",
+                "/readyz",
+                "/slack",
+                "/webhooks/",
+                "/ack/",
+            )
+        )
     ]
 
 
