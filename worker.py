@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
+from pathlib import Path
 
 from temporalio.worker import Worker
 
@@ -19,8 +21,25 @@ from workflows import WORKFLOWS
 log = logging.getLogger("pagefree.worker")
 
 
+def compile_workflow_modules() -> None:
+    """Write the bytecode of the workflow modules once, at start.
+
+    The sandbox imports them anew for every workflow run it creates (each new incident, each
+    evicted one that wakes up). Where bytecode is not written (PYTHONDONTWRITEBYTECODE, common
+    in containers and set on our development machines) each of those imports compiled the
+    source again: ~20-40 ms of CPU per run, about a tenth of the worker's time while incidents
+    open. Reading cached bytecode is allowed even with that setting. A read-only install that
+    shipped no bytecode just keeps compiling (the Dockerfile precompiles).
+    """
+    import workflows
+
+    if not compileall.compile_dir(Path(workflows.__file__).parent, maxlevels=0, quiet=2):
+        log.info("workflow modules not precompiled (read-only install?); the sandbox compiles them")
+
+
 async def run(settings: Settings) -> None:
     """Run the worker until SIGINT/SIGTERM."""
+    compile_workflow_modules()
     engine = make_engine(devstack.database_url(settings))
     await check_migrated(engine)
     client = await connect(settings, devstack.temporal_address(settings))
