@@ -45,7 +45,8 @@ async def dev_client(dev_server: str, settings: Settings) -> AsyncIterator[Clien
     yield await connect(settings, dev_server)
 
 
-WorkerProcess = Callable[[], subprocess.Popen[bytes]]
+# Called as `start_worker()`, or `start_worker(NAME="value", ...)` for extra environment.
+WorkerProcess = Callable[..., subprocess.Popen[bytes]]
 
 
 @pytest.fixture
@@ -63,11 +64,11 @@ def start_worker(
         "PYTHONPATH": str(ROOT),
     }
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(**extra_env: str) -> subprocess.Popen[bytes]:
         log = open(tmp_path / f"worker-{len(procs)}.log", "wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "worker"],
-            env=env,
+            env={**env, **extra_env},
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
