@@ -199,12 +199,13 @@ async def send_method_code(
 ) -> Response:
     """Send a new verification code through the method's own channel."""
     try:
-        method, code = await notify.new_verification_code(
-            session=session, user_id=viewer.user.id, method_id=method_id, actor=viewer.actor
-        )
-        await send_code(request.app.state.channels, method, code)
+        # A savepoint: a code that could not be sent is not kept (nor audited as sent).
+        async with session.begin_nested():
+            method, code = await notify.new_verification_code(
+                session=session, user_id=viewer.user.id, method_id=method_id, actor=viewer.actor
+            )
+            await send_code(request.app.state.channels, method, code)
     except Problem as exc:
-        await session.rollback()  # a code that was not sent is not kept
         return await _refused(request, session, viewer, exc)
     return see_other("/profile?done=code-sent#methods")
 
