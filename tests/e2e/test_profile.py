@@ -60,7 +60,12 @@ async def test_profile_at_phone_width_adds_a_method_and_a_rule_and_offers_push(
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
-    assert overflow <= 0, "/profile scrolls sideways at 375 px"
+    wide = await page.evaluate(
+        "[...document.querySelectorAll('main *')].filter((e) =>"
+        " e.getBoundingClientRect().right > document.documentElement.clientWidth)"
+        ".map((e) => e.tagName + (e.id ? '#' + e.id : '')).slice(0, 5)"
+    )
+    assert overflow <= 0, f"/profile scrolls sideways at 375 px: {wide}"
     verify = page.get_by_role("button", name="Verify")
     box = await verify.bounding_box()
     assert box is not None and box["height"] >= 44
