@@ -179,7 +179,9 @@ class NotifyActivities:
         )
         if inp.step.channel == "log" or method is None:
             return _Target(inp.step.channel, inp.step.address or "", None), facts
-        if inp.step.channel == ContactType.email and self.settings.link_secret:
+        # E-mail and push carry signed links: a push payload is encrypted end to end for the
+        # subscribed browser (aes128gcm), so the push service cannot read or use the link.
+        if inp.step.channel in (ContactType.email, ContactType.push) and self.settings.link_secret:
             secret = self.settings.link_secret.get_secret_value()
 
             def link(action: str) -> str:
@@ -190,6 +192,7 @@ class NotifyActivities:
                     action=action,  # type: ignore[arg-type]
                     now=now,
                     ttl=self.settings.link_ttl,
+                    via=str(inp.step.channel),
                 )
                 return f"{base}/ack/{token}"
 

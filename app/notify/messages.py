@@ -105,14 +105,21 @@ def chat(f: PageFacts) -> str:
 
 
 def push(f: PageFacts) -> dict[str, object]:
-    """Return the web-push payload that the service worker shows as a notification."""
-    return {
+    """Return the web-push payload that the service worker shows as a notification.
+
+    `ack_url` (a signed single-use link, when links are enabled) lets the notification's
+    "Acknowledge" action work without a session; resolving needs the incident page.
+    """
+    payload: dict[str, object] = {
         "title": f"#{f.number} {f.severity.upper()}: {f.title}"[:120],
         "body": f"{f.service}, escalation level {f.level}",
         "url": f.url,
         "incident_number": f.number,
         "tag": f"incident-{f.number}",
     }
+    if f.ack_url:
+        payload["ack_url"] = f.ack_url
+    return payload
 
 
 def voice_twiml(f: PageFacts, gather_url: str) -> str:

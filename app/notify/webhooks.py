@@ -199,7 +199,7 @@ async def action_link_act(
         incident=incident,
         user_id=user_id,
         action=claims.action,
-        via="email",
+        via=claims.via,
     )
     done = f"Incident #{incident.number} is {escape(view['status'])}."
     return HTMLResponse(f"<!doctype html><title>Done</title><p>{done}</p>")

@@ -146,11 +146,13 @@ def parse_uuid(value: str, field: str) -> UUID:
         ) from None
 
 
-def _field_errors(exc: RequestValidationError | ValidationError) -> str:
+def field_errors(exc: RequestValidationError | ValidationError) -> str:
+    """Return a validation error as one line for people: `field: message; …`."""
     parts = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
-        parts.append(f"{'.'.join(loc) or 'input'}: {err.get('msg', 'invalid')}")
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{'.'.join(loc) or 'input'}: {message}")
     return "; ".join(parts)
 
 
@@ -181,7 +183,7 @@ class WebRoute(APIRoute):
             except Problem as exc:
                 response = error_page(request, exc.status, exc.title, exc.detail)
             except (RequestValidationError, ValidationError) as exc:
-                response = error_page(request, 422, "Please check your input", _field_errors(exc))
+                response = error_page(request, 422, "Please check your input", field_errors(exc))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response

@@ -16,6 +16,7 @@ from app.web import (
     oidc,
     oncall,
     profile,
+    push,
     pwa,
     service_pages,
 )
@@ -30,6 +31,7 @@ ROUTERS = [
     service_pages.router,
     config_pages.router,
     profile.router,
+    push.router,
     pwa.router,
 ]
 # Paths of machines, not people: they keep their problem+json answers whatever they accept.

@@ -108,5 +108,5 @@ def build_channels(settings: Settings) -> Channels:
     if settings.teams_webhook_url:
         ch.teams = TeamsWebhook(settings.teams_webhook_url.get_secret_value())
     if not settings.link_secret:
-        warn("e-mails carry no acknowledge/resolve links: set PAGEFREE_LINK_SECRET")
+        warn("e-mails and push notifications carry no acknowledge links: set PAGEFREE_LINK_SECRET")
     return ch

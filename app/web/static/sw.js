@@ -1,4 +1,5 @@
-// PageFree service worker: caches the app shell, and keeps the last incident list for offline use.
+// PageFree service worker: caches the app shell, keeps the last incident list for offline use,
+// and shows pages sent by web push.
 "use strict";
 const SHELL = "pagefree-shell-v1";
 const PAGES = "pagefree-pages-v1";
@@ -51,5 +52,62 @@ self.addEventListener("fetch", (event) => {
   }
   if (request.mode === "navigate") {
     event.respondWith(fetch(request).catch(() => caches.match("/offline")));
+  }
+});
+
+// Web push: a page arrives as a notification; tapping it opens the incident, and its
+// "Acknowledge" action uses the signed single-use link, so it works without a session.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (e) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  const options = {
+    body: data.body || "",
+    icon: "/static/icons/icon-192.png",
+    badge: "/static/icons/icon-192.png",
+    data: { url: data.url || "/", ackUrl: data.ack_url || null },
+  };
+  if (data.tag) {
+    options.tag = data.tag;
+    options.renotify = true; // a new page about the same incident alerts again
+  }
+  if (data.ack_url) options.actions = [{ action: "acknowledge", title: "Acknowledge" }];
+  event.waitUntil(self.registration.showNotification(data.title || "PageFree", options));
+});
+
+async function openIncident(url) {
+  const target = new URL(url, self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const open = windows.find((w) => w.url === target);
+  if (open) return open.focus();
+  return self.clients.openWindow(target);
+}
+
+async function acknowledge(data) {
+  const link = new URL(data.ackUrl, self.location.origin);
+  // Only our own origin is POSTed to; a link elsewhere opens its confirm page instead.
+  if (link.origin !== self.location.origin) return self.clients.openWindow(link.href);
+  try {
+    const response = await fetch(link.href, { method: "POST", credentials: "omit" });
+    if (response.ok) {
+      return self.registration.showNotification("Acknowledged", {
+        body: "Escalation stopped.", icon: "/static/icons/icon-192.png", data: { url: data.url },
+      });
+    }
+  } catch (e) { /* offline: the incident page says what happened */ }
+  // Used already, expired, or resolved meanwhile: show the incident as it is now.
+  return openIncident(data.url);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  const data = event.notification.data || {};
+  event.notification.close();
+  if (event.action === "acknowledge" && data.ackUrl) {
+    event.waitUntil(acknowledge(data));
+  } else {
+    event.waitUntil(openIncident(data.url || "/"));
   }
 });
