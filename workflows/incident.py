@@ -67,6 +67,8 @@ class IncidentWorkflow(IncidentEngine):
         self._changes = 0  # counts recorded changes; _flushed_changes trails it
         self._flushed_changes = 0
         self._local_db: bool | None = None
+        self._overlap: bool | None = None
+        self._step_tasks: list[asyncio.Task[None]] = []
         self._chat_task = None
         self._chat_wanted = False
         self._chat_on = None

@@ -49,6 +49,7 @@ PATCH_PROJECTION_CHUNKS = "projection-alert-chunks"
 PATCH_DEADLINE_FROM_FIRE = "level-deadline-from-fire"
 PATCH_ANNOUNCE = "announce-page-in-chat"
 PATCH_LOCAL_DB = "local-db-activities"
+PATCH_OVERLAP_STEPS = "chain-steps-do-not-wait"
 PROJECTION_MAX_ALERTS = 500
 PROJECTION_MAX_BYTES = 400_000  # under the SDK's 512 KB warning, far under 2 MB
 # How long an Update waits for its change to reach PostgreSQL before answering anyway.
@@ -79,6 +80,8 @@ class IncidentEngine(ChatSync):
     _changes: int
     _flushed_changes: int
     _local_db: bool | None  # PATCH_LOCAL_DB, decided at the run's first database activity
+    _overlap: bool | None  # PATCH_OVERLAP_STEPS, decided at the run's first notification step
+    _step_tasks: list[asyncio.Task[None]]
 
     # --- escalation -------------------------------------------------------------------------
 
@@ -262,38 +265,62 @@ class IncidentEngine(ChatSync):
                     return  # stopped while waiting
                 except TimeoutError:
                     pass
-            self._sending += 1
-            try:
-                await workflow.execute_activity(
-                    "send_notification",
-                    SendNotification(
-                        idempotency_key=f"{s.incident_id}:{chain.page_id}:{chain.next_step}",
-                        position=chain.page_id,
-                        incident_id=s.incident_id,
-                        number=s.number,
-                        title=s.title,
-                        service_name=s.service_name,
-                        severity=s.severity,
-                        user_id=chain.user_id,
-                        level=chain.level,
-                        step=step,
-                        attempt_at=workflow.now(),
-                    ),
-                    result_type=DeliveryResult,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=SEND_RETRY,
-                    summary=f"notify via {step.channel}",
-                )
-            except ActivityError:
-                # A channel that keeps failing must not stop the chain or the escalation: the
-                # failure is in the delivery log, and the next step (or level) goes on.
-                workflow.logger.warning("notification step failed", exc_info=True)
-            finally:
-                self._sending -= 1
-            chain.next_step += 1
+            index = chain.next_step
+            if self._overlap_steps():
+                # The next step never waits for this one: a channel that hangs or retries for
+                # minutes must not hold up "SMS after 2 minutes". In-flight sends are counted
+                # in _sending, which the end of the run and continue-as-new wait for.
+                chain.next_step += 1
+                self._sending += 1  # now, not when the task first runs
+                self._step_tasks = [t for t in self._step_tasks if not t.done()]
+                self._step_tasks.append(asyncio.create_task(self._send_step(chain, index)))
+            else:
+                self._sending += 1
+                await self._send_step(chain, index)
+                chain.next_step += 1
         self._tasks.pop(chain.page_id, None)
         if chain in s.chains:
             s.chains.remove(chain)
+
+    def _overlap_steps(self) -> bool:
+        if self._overlap is None:
+            self._overlap = workflow.patched(PATCH_OVERLAP_STEPS)
+        return self._overlap
+
+    async def _send_step(self, chain: Chain, index: int) -> None:
+        """Send one step of a chain (an activity with retries); a failure is logged, not raised.
+
+        The caller counted it in _sending; this ends the count.
+        """
+        s = self.s
+        step = chain.steps[index]
+        try:
+            await workflow.execute_activity(
+                "send_notification",
+                SendNotification(
+                    idempotency_key=f"{s.incident_id}:{chain.page_id}:{index}",
+                    position=chain.page_id,
+                    incident_id=s.incident_id,
+                    number=s.number,
+                    title=s.title,
+                    service_name=s.service_name,
+                    severity=s.severity,
+                    user_id=chain.user_id,
+                    level=chain.level,
+                    step=step,
+                    attempt_at=workflow.now(),
+                ),
+                result_type=DeliveryResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=SEND_RETRY,
+                summary=f"notify via {step.channel}",
+            )
+        except ActivityError:
+            # A channel that keeps failing must not stop the chain or the escalation: the
+            # failure is in the delivery log, and the next step (or level) goes on.
+            workflow.logger.warning("notification step failed", exc_info=True)
+        finally:
+            self._sending -= 1
 
     async def _announce(self, inp: AnnouncePage) -> None:
         """Post the page to the team's chat channels; a failure never stops the escalation."""

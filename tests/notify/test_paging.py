@@ -135,6 +135,33 @@ async def test_transient_failures_retry_with_backoff_one_row_per_attempt(
     assert types.count("notified") == 1 and "notification_failed" not in types
 
 
+async def test_a_step_that_keeps_retrying_does_not_hold_up_the_next_step(
+    ts_env: WorkflowEnvironment,
+    sessionmaker: SessionMaker,
+    no_failover_worker: Settings,
+    providers: Providers,
+) -> None:
+    s: Settings = no_failover_worker  # type: ignore[assignment]
+    providers.twilio.fail = (500, 20500)  # Twilio keeps failing: SMS retries with backoff
+    email = "next-step@example.com"
+    user, _ = await reachable_user(sessionmaker, ("sms", "+15552223338", 0), ("email", email, 5))
+    _, v = await _incident(sessionmaker, s, ts_env, h.level(3600, user))
+    await ts_env.sleep(6)
+
+    async def email_sent():  # type: ignore[no-untyped-def]
+        rows = await h.deliveries(sessionmaker, v.incident_id)
+        sent = [r for r in rows if r.channel == "email" and r.status == "sent"]
+        return (rows, sent[0]) if sent else None
+
+    rows, mail = await h.eventually(email_sent, timeout=30)
+    sms = [r for r in rows if r.channel == "sms"]
+    # The e-mail went out at its 5 s while the SMS step was still retrying (it gives up after
+    # 5 attempts over ~30 s); it did not wait for that step to end.
+    assert sms and all(r.status == "failed" for r in sms) and len(sms) < 5
+    assert (mail.created_at - sms[0].created_at).total_seconds() < 15
+    assert ses_sent(email)
+
+
 async def test_permanent_error_is_not_retried_and_the_next_step_still_goes(
     ts_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
