@@ -27,6 +27,7 @@ FLUSH_INTERVAL = 0.25
 MAX_BUFFER = 50_000  # beyond this, rows are dropped (and counted) rather than memory grown
 RETENTION = timedelta(days=14)
 PRUNE_EVERY = timedelta(minutes=10)
+MAX_RETRY_DELAY = 30.0  # seconds between attempts while PostgreSQL stays unreachable
 
 
 class DeliveryLog:
@@ -40,6 +41,7 @@ class DeliveryLog:
         self._lock = asyncio.Lock()
         self._last_prune = datetime.now(UTC)
         self.dropped = 0
+        self.failures = 0  # failed writes in a row
 
     def record(self, **row: Any) -> None:
         """Add a row; it is written within FLUSH_INTERVAL."""
@@ -51,12 +53,27 @@ class DeliveryLog:
             self._task = asyncio.create_task(self._run(), name="delivery log")
 
     async def _run(self) -> None:
+        delay, self.failures = self._interval, 0
         while self._rows:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(delay)
             try:
                 await self.flush()
-            except Exception:  # the log must never take the receivers down
-                log.exception("writing the delivery log failed; retrying")
+            except Exception as exc:  # the log must never take the receivers down
+                # Back off, and say it once: during a PostgreSQL outage, a retry and a
+                # formatted traceback four times a second cost a receiver its CPU.
+                self.failures += 1
+                delay = min(self._interval * 2**self.failures, MAX_RETRY_DELAY)
+                if self.failures == 1:
+                    first_line = (str(exc).splitlines() or [""])[0][:200]
+                    log.warning(
+                        "writing the delivery log failed (%s: %s); retrying with backoff",
+                        type(exc).__name__,
+                        first_line,
+                    )
+                continue
+            if self.failures:
+                log.info("delivery log written again after %d failed tries", self.failures)
+            delay, self.failures = self._interval, 0
 
     async def flush(self) -> None:
         """Write every buffered row now."""
