@@ -66,7 +66,6 @@ class IncidentWorkflow(IncidentEngine):
         self._announce_tasks: list[asyncio.Task[None]] = []
         self._changes = 0  # counts recorded changes; _flushed_changes trails it
         self._flushed_changes = 0
-        self._local_db: bool | None = None
         self._overlap: bool | None = None
         self._step_tasks: list[asyncio.Task[None]] = []
         self._chat_task = None
@@ -277,7 +276,7 @@ class IncidentWorkflow(IncidentEngine):
         s.title, s.severity, s.created_at = first.summary, first.severity, now
         s.first_run_id = info.run_id
         opened_event = self._new_event("triggered", first.actor, summary=first.summary)
-        opened = await self._db(
+        opened = await workflow.execute_activity(
             "open_incident",
             OpenIncident(
                 incident_id=s.incident_id,
@@ -292,6 +291,8 @@ class IncidentWorkflow(IncidentEngine):
                 event=opened_event,
             ),
             result_type=OpenedIncident,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
             summary="open incident",
         )
         self._inbox.remove(first)

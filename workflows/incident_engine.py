@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -48,7 +47,6 @@ DB_TIMEOUT = timedelta(seconds=30)
 PATCH_PROJECTION_CHUNKS = "projection-alert-chunks"
 PATCH_DEADLINE_FROM_FIRE = "level-deadline-from-fire"
 PATCH_ANNOUNCE = "announce-page-in-chat"
-PATCH_LOCAL_DB = "local-db-activities"
 PATCH_OVERLAP_STEPS = "chain-steps-do-not-wait"
 PROJECTION_MAX_ALERTS = 500
 PROJECTION_MAX_BYTES = 400_000  # under the SDK's 512 KB warning, far under 2 MB
@@ -79,7 +77,6 @@ class IncidentEngine(ChatSync):
     _announce_tasks: list[asyncio.Task[None]]
     _changes: int
     _flushed_changes: int
-    _local_db: bool | None  # PATCH_LOCAL_DB, decided at the run's first database activity
     _overlap: bool | None  # PATCH_OVERLAP_STEPS, decided at the run's first notification step
     _step_tasks: list[asyncio.Task[None]]
 
@@ -97,7 +94,7 @@ class IncidentEngine(ChatSync):
             self._override_targets = None
         await self._flush()
         s.seq += 1
-        paged = await self._db(
+        paged = await workflow.execute_activity(
             "page_level",
             PageLevel(
                 incident_id=s.incident_id,
@@ -109,6 +106,8 @@ class IncidentEngine(ChatSync):
                 at=workflow.now(),
             ),
             result_type=PagedLevel,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
             summary=f"page level {s.level_index + 1}",
         )
         if s.status != "triggered" or s.pending_page:
@@ -389,7 +388,7 @@ class IncidentEngine(ChatSync):
         self._events, self._alerts = [], []
         self._projected = fields
         alerts = await self._write_alert_chunks(alerts)
-        await self._db(
+        await workflow.execute_activity(
             "record_incident",
             Projection(
                 incident_id=self.s.incident_id,
@@ -398,6 +397,8 @@ class IncidentEngine(ChatSync):
                 events=events,
                 alerts=alerts,
             ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
             summary=", ".join(e.type for e in events) or "update",
         )
         self._flushed_changes = max(self._flushed_changes, upto)
@@ -413,42 +414,14 @@ class IncidentEngine(ChatSync):
         if len(chunks) < 2 or not workflow.patched(PATCH_PROJECTION_CHUNKS):
             return alerts
         for chunk in chunks[:-1]:
-            await self._db(
+            await workflow.execute_activity(
                 "record_incident",
                 Projection(incident_id=self.s.incident_id, version=self.s.version, alerts=chunk),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
                 summary=f"{len(chunk)} alerts",
             )
         return chunks[-1]
-
-    async def _db(
-        self, activity: str, arg: object, *, summary: str, result_type: type | None = None
-    ) -> Any:
-        """Run one short, idempotent database activity (open, page a level, project).
-
-        Runs that start with the patch run them as local activities, in the worker, with no
-        server round trip and no extra workflow task each: the first page goes out sooner and
-        a busy worker does less per incident. Runs from before the patch keep regular ones.
-        The choice is made once per run, so a run never mixes the two.
-        """
-        if self._local_db is None:
-            self._local_db = workflow.patched(PATCH_LOCAL_DB)
-        if self._local_db:
-            return await workflow.execute_local_activity(
-                activity,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary=summary,
-            )
-        return await workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=summary,
-        )
 
     def _upsert_search_attributes(self) -> None:
         s = self.s
