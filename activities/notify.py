@@ -79,19 +79,12 @@ class NotifyActivities:
         message = f"{text.subject}\n{text.text}"
         if target.channel == "log":
             sent = Sent(provider="log")
-        elif target.channel == ContactType.slack and self.slack_app and target.address:
-            try:
-                sent = await self._slack_card(target.address, inp)
-            except DeliveryError as exc:
-                await self._failed(inp, key, attempt, target, message, exc, info)
-                raise ApplicationError(
-                    str(exc),
-                    type=PERMANENT if exc.permanent else TRANSIENT,
-                    non_retryable=exc.permanent,
-                ) from exc
         else:
             try:
-                sent = await asyncio.to_thread(self._send, target, facts, inp)
+                if target.channel == ContactType.slack and self.slack_app and target.address:
+                    sent = await self._slack_card(target.address, inp)
+                else:
+                    sent = await asyncio.to_thread(self._send, target, facts, inp)
             except DeliveryError as exc:
                 await self._failed(inp, key, attempt, target, message, exc, info)
                 raise ApplicationError(

@@ -265,16 +265,16 @@ class IncidentEngine(ChatSync):
                 except TimeoutError:
                     pass
             index = chain.next_step
+            # In-flight sends are counted in _sending (now, not when a task first runs), which
+            # the end of the run and continue-as-new wait for.
+            self._sending += 1
             if self._overlap_steps():
                 # The next step never waits for this one: a channel that hangs or retries for
-                # minutes must not hold up "SMS after 2 minutes". In-flight sends are counted
-                # in _sending, which the end of the run and continue-as-new wait for.
+                # minutes must not hold up "SMS after 2 minutes".
                 chain.next_step += 1
-                self._sending += 1  # now, not when the task first runs
                 self._step_tasks = [t for t in self._step_tasks if not t.done()]
                 self._step_tasks.append(asyncio.create_task(self._send_step(chain, index)))
             else:
-                self._sending += 1
                 await self._send_step(chain, index)
                 chain.next_step += 1
         self._tasks.pop(chain.page_id, None)
