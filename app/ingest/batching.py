@@ -7,11 +7,14 @@ alerts has been durably accepted, or fails with that batch's error: nobody is to
 for alerts that were not. A storm of identical alerts therefore costs a handful of Temporal
 round trips instead of one per alert.
 
-Hand-offs to one workflow also start at most once per MIN_INTERVAL: a lone alert goes at
-once, but when alerts for a workflow keep coming (faster than that, yet slower than one
-round trip) they gather for up to MIN_INTERVAL instead of each costing the workflow a signal,
-a workflow task and a projection write. That bounds the work a storm causes in Temporal and
-the worker, whatever its rate, at the price of at most MIN_INTERVAL of latency.
+Hand-offs to one workflow are also at least MIN_INTERVAL apart, counted from the end of one
+to the start of the next: a lone alert goes at once, but when alerts for a workflow keep
+coming they gather for up to MIN_INTERVAL instead of each costing the workflow a signal, a
+workflow task and a projection write. Counting from the end matters: the senders answered by
+one batch send their next alerts a moment later, and they should go together, not the first
+alone and the rest a whole round trip after it. That bounds the work a storm causes in
+Temporal and the worker (at most one hand-off per round trip + MIN_INTERVAL per workflow),
+at the price of at most MIN_INTERVAL of latency.
 
 A batch holds entries of one kind only (see `Entry.kind`), in arrival order, so an acknowledge
 sent after a trigger is never applied before it.
@@ -30,7 +33,7 @@ T = TypeVar("T")
 
 MAX_BATCH_ITEMS = 1000
 MAX_BATCH_BYTES = 400_000  # under the SDK's 512 KB warning, far under the 2 MB limit
-MIN_INTERVAL = 0.05  # seconds between the starts of two hand-offs to one workflow
+MIN_INTERVAL = 0.02  # seconds from the end of one hand-off to one workflow to the next
 
 
 @dataclass
@@ -73,7 +76,7 @@ class Batcher(Generic[K, T]):
     ) -> None:
         self._send = send
         self._min_interval = min_interval
-        self._last_start: dict[K, float] = {}
+        self._last_end: dict[K, float] = {}
         self._max_items = max_items
         self._max_bytes = max_bytes
         self._slots = asyncio.Semaphore(concurrency)  # hand-offs in flight across all keys
@@ -109,18 +112,19 @@ class Batcher(Generic[K, T]):
         loop = asyncio.get_running_loop()
         try:
             while queue:
-                wait = self._last_start.get(key, -1e9) + self._min_interval - loop.time()
+                wait = self._last_end.get(key, -1e9) + self._min_interval - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)  # later arrivals join this batch meanwhile
-                self._last_start[key] = loop.time()
                 batch = self._take(queue)
                 items = [item for entry in batch for item in entry.items]
                 try:
                     async with self._slots:
                         result = await self._send(key, batch[0].kind, items)
                 except Exception as exc:
+                    self._last_end[key] = loop.time()
                     _settle(batch, error=exc)
                 else:
+                    self._last_end[key] = loop.time()
                     self.stats.add(len(items))
                     _settle(batch, result=result)
         except asyncio.CancelledError:
@@ -132,9 +136,9 @@ class Batcher(Generic[K, T]):
             del self._tasks[key]
             if not queue:
                 self._queues.pop(key, None)
-            if len(self._last_start) > 10_000:
+            if len(self._last_end) > 10_000:
                 old = loop.time() - self._min_interval
-                self._last_start = {k: t for k, t in self._last_start.items() if t > old}
+                self._last_end = {k: t for k, t in self._last_end.items() if t > old}
 
     @property
     def pending(self) -> int:

@@ -112,3 +112,26 @@ async def test_hand_offs_to_one_workflow_are_spaced_so_a_trickle_still_batches()
     assert [items for _, _, items in send.calls] == [[0], [1, 2, 3]]
     other = await batcher.submit("other", "trigger", [9])  # other workflows do not wait
     assert other == "trigger:1"
+
+
+async def test_the_spacing_counts_from_the_end_of_the_previous_hand_off() -> None:
+    """Senders answered by one batch send again at once; the next batch must wait for them.
+
+    Spaced from the previous hand-off's start, a round trip longer than the spacing would
+    send the first of those replies alone and make the rest wait a whole round trip.
+    """
+    loop = asyncio.get_running_loop()
+    spans: list[tuple[float, float]] = []
+
+    async def slow(key: str, kind: str, items: list[int]) -> int:
+        start = loop.time()
+        await asyncio.sleep(0.08)  # a round trip longer than the spacing
+        spans.append((start, loop.time()))
+        return len(items)
+
+    batcher: Batcher[str, int] = Batcher(slow, min_interval=0.05)
+    await batcher.submit("wf", "trigger", [0])
+    replies = [asyncio.create_task(batcher.submit("wf", "trigger", [i])) for i in range(1, 6)]
+    assert await asyncio.gather(*replies) == [5] * 5  # all five in one batch
+    (_, first_end), (second_start, _) = spans
+    assert second_start - first_end >= 0.045
