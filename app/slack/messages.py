@@ -24,7 +24,8 @@ from app.slack.models import SlackMessage
 
 log = logging.getLogger("pagefree.slack")
 
-# Errors that retrying cannot fix: the configuration or the token is wrong.
+# Errors that retrying cannot fix: the configuration, the token or the recipient is wrong.
+# One set for every post, the incident card and the plain-text page alike.
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -37,6 +38,9 @@ PERMANENT_ERRORS = frozenset(
         "missing_scope",
         "invalid_blocks",
         "msg_too_long",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
     }
 )
 # The message is gone (deleted by someone): nothing to update, and not worth failing for.

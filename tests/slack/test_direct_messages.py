@@ -7,6 +7,7 @@ import uuid
 import httpx
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from app.config import Settings
 from app.db import SessionMaker
@@ -133,3 +134,47 @@ async def test_a_page_to_a_slack_contact_method_is_the_card_and_follows_the_inci
     update = await updated_to(slack_api, "[ACKNOWLEDGED]")
     assert (update.args["channel"], update.args["ts"]) == (dm.answer["channel"], dm.answer["ts"])
     assert view.incident_id
+
+
+async def test_a_card_page_to_an_unknown_slack_user_fails_at_once_and_other_methods_go(
+    worker: Worker,
+    ts_env: WorkflowEnvironment,
+    settings: Settings,
+    org: Org,
+    slack_api: SlackStandIn,
+    sessionmaker: SessionMaker,
+) -> None:
+    """Slack says the user is gone: the card is not retried; the user's other method pages."""
+    slack_api.refuse["UGONE"] = "user_not_found"
+    async with sessionmaker() as session:
+        session.add_all(
+            [
+                ContactMethod(
+                    user_id=org.bob.id, type=ContactType.slack, address="UGONE", verified=True
+                ),
+                ContactMethod(
+                    user_id=org.bob.id, type=ContactType.slack, address="UBOB", verified=True
+                ),
+            ]
+        )
+        await session.commit()
+    pol = await h.policy(sessionmaker, settings, [h.level(300, org.bob)])
+    svc = await h.service(sessionmaker, pol)
+    handle = await h.send_alert(ts_env.client, settings, svc, h.alert())
+    await h.opened(handle)
+
+    async def both_settled() -> dict[str, Notification] | None:
+        async with sessionmaker() as session:
+            rows = {r.address: r for r in await session.scalars(select(Notification))}
+        settled = len(rows) == 2 and "sending" not in {r.status for r in rows.values()}
+        return rows if settled else None
+
+    await h.eventually(both_settled)
+    await ts_env.sleep(120)  # past every retry a transient error would get (2 s, 4 s, 8 s...)
+    rows = await h.eventually(both_settled)
+    gone, reached = rows["UGONE"], rows["UBOB"]
+    assert (gone.address, gone.status, gone.attempt) == ("UGONE", "failed", 1)
+    assert "user_not_found" in (gone.error or "")
+    assert (reached.address, reached.status) == ("UBOB", "sent")
+    posts = [c.args["channel"] for c in slack_api.to("chat.postMessage")]
+    assert posts.count("UGONE") == 1  # never retried

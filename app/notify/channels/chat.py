@@ -9,17 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.notify.channels.base import DeliveryError, Sent
-
-# Slack errors about the recipient: sending again cannot help.
-_SLACK_PERMANENT = {
-    "channel_not_found",
-    "user_not_found",
-    "not_in_channel",
-    "is_archived",
-    "account_inactive",
-    "user_disabled",
-    "cannot_dm_bot",
-}
+from app.slack.messages import PERMANENT_ERRORS
 
 
 class SlackChat:
@@ -39,7 +29,7 @@ class SlackChat:
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             raise DeliveryError(
-                f"Slack {error}", provider=self.name, permanent=error in _SLACK_PERMANENT
+                f"Slack {error}", provider=self.name, permanent=error in PERMANENT_ERRORS
             ) from exc
         except (OSError, TimeoutError) as exc:
             raise DeliveryError(
