@@ -8,13 +8,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
 
 from app.deps import SessionDep, SettingsDep
 from app.errors import Problem
 from app.escalation import service as escalation
 from app.escalation.models import (
+    MAX_LEVELS,
     EscalationLevel,
     EscalationPolicyCreate,
+    EscalationPolicyUpdate,
     EscalationTarget,
     TargetType,
 )
@@ -40,55 +43,108 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 @router.get("/policies", response_class=HTMLResponse)
 async def policies_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
-    """List escalation policies with their levels."""
+    """List escalation policies with their levels; admins add and edit them here."""
     rows, _ = await escalation.list_policies(session=session, limit=500)
     names = await lookups(session)
+    policies = [escalation.policy_public(p) for p in rows]
     return page(
         request,
         "policies.html",
         viewer,
-        policies=[escalation.policy_public(p) for p in rows],
+        policies=policies,
         names=names,
-        form_levels=range(1, POLICY_FORM_LEVELS + 1),
+        new_levels=[None] * NEW_POLICY_LEVELS,
+        # An edit form shows the policy's levels and room for SPARE_LEVELS more.
+        edit_levels={
+            str(p.id): [*p.levels, *[None] * min(SPARE_LEVELS, MAX_LEVELS - len(p.levels))]
+            for p in policies
+        },
     )
 
 
-POLICY_FORM_LEVELS = 3
+NEW_POLICY_LEVELS = 3
+SPARE_LEVELS = 2
+
+
+def _levels_from_form(form: FormData) -> list[EscalationLevel]:
+    """Read `level{n}_target` (one or more `kind:id`) and `level{n}_delay` (minutes).
+
+    A level with no target chosen is left out, so an edit form's spare levels stay empty and a
+    level is removed by clearing its targets.
+    """
+    levels = []
+    for n in range(1, MAX_LEVELS + 1):
+        chosen = [str(v) for v in form.getlist(f"level{n}_target") if str(v)]
+        if not chosen:
+            continue
+        targets = []
+        for value in chosen:
+            kind, _, raw = value.partition(":")
+            if kind not in ("user", "schedule", "team"):
+                raise Problem(422, "Please check your input", f"level {n}: choose whom it pages")
+            targets.append(EscalationTarget(type=TargetType(kind), id=parse_uuid(raw, "target")))
+        if len(set(chosen)) != len(chosen):
+            raise Problem(422, "Please check your input", f"level {n}: a target is chosen twice")
+        try:
+            minutes = float(str(form.get(f"level{n}_delay") or ""))
+        except ValueError:
+            raise Problem(422, "Please check your input", f"level {n}: delay in minutes") from None
+        if not 0 < minutes <= MAX_DELAY_MINUTES:
+            raise Problem(
+                422,
+                "Please check your input",
+                f"level {n}: a delay of more than 0 and at most {MAX_DELAY_MINUTES} minutes",
+            )
+        levels.append(EscalationLevel(delay=timedelta(minutes=minutes), targets=targets))
+    if not levels:
+        raise Problem(422, "Please check your input", "give the policy at least one level")
+    return levels
+
+
+MAX_DELAY_MINUTES = 7 * 24 * 60
+
+
+def _repeat_from_form(form: FormData) -> int:
+    repeat = str(form.get("repeat") or "0")
+    return int(repeat) if repeat.isdigit() else -1  # -1: the model's 422 names the field
 
 
 @router.post("/policies")
 async def create_policy(
     request: Request, session: SessionDep, settings: SettingsDep, viewer: WebAdmin
 ) -> Response:
-    """Create a policy from up to three levels, each one target and a delay in minutes."""
+    """Create a policy: levels of one or more targets, each with a delay in minutes."""
     form = await request.form()
-    levels = []
-    for n in range(1, POLICY_FORM_LEVELS + 1):
-        target = str(form.get(f"level{n}_target") or "")
-        if not target:
-            continue
-        kind, _, raw = target.partition(":")
-        if kind not in ("user", "schedule", "team"):
-            raise Problem(422, "Please check your input", f"level {n}: choose whom it pages")
-        try:
-            minutes = float(str(form.get(f"level{n}_delay") or ""))
-        except ValueError:
-            raise Problem(422, "Please check your input", f"level {n}: delay in minutes") from None
-        levels.append(
-            EscalationLevel(
-                delay=timedelta(minutes=minutes),
-                targets=[EscalationTarget(type=TargetType(kind), id=parse_uuid(raw, "target"))],
-            )
-        )
-    if not levels:
-        raise Problem(422, "Please check your input", "give the policy at least one level")
-    repeat = str(form.get("repeat") or "0")
     policy = await escalation.create_policy(
         session=session,
         policy_in=EscalationPolicyCreate(
             name=str(form.get("name") or "").strip(),
-            repeat=int(repeat) if repeat.isdigit() else -1,
-            levels=levels,
+            repeat=_repeat_from_form(form),
+            levels=_levels_from_form(form),
+        ),
+        actor=viewer.actor,
+        settings=settings,
+    )
+    return see_other(f"/policies#p-{policy.id}")
+
+
+@router.post("/policies/{policy_id}")
+async def edit_policy(
+    policy_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebAdmin,
+) -> Response:
+    """Replace a policy's name, repeat count and levels (audited like the API's PATCH)."""
+    form = await request.form()
+    policy = await escalation.update_policy(
+        session=session,
+        policy_id=parse_uuid(policy_id, "policy"),
+        policy_in=EscalationPolicyUpdate(
+            name=str(form.get("name") or "").strip(),
+            repeat=_repeat_from_form(form),
+            levels=_levels_from_form(form),
         ),
         actor=viewer.actor,
         settings=settings,

@@ -37,7 +37,9 @@ class Browser:
             self.csrf = found.group(1)
         return response
 
-    async def post(self, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+    async def post(
+        self, url: str, data: dict[str, str | list[str]] | None = None
+    ) -> httpx.Response:
         """Submit a form with the session's CSRF token, as the page would."""
         return await self.client.post(url, data={"csrf_token": self.csrf, **(data or {})})
 

@@ -317,6 +317,90 @@ async def test_admin_creates_an_escalation_policy(
     assert bad.status_code == 422
 
 
+async def test_admin_edits_a_policy_with_several_targets_per_level(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    admin = await browser_for(web_app, sessionmaker, role=Role.admin)
+    async with sessionmaker() as session:
+        bob = await make_user(session, name="Bob Web")
+    sched = await _schedule(sessionmaker, [admin.user])
+    created = await admin.post(
+        "/policies",
+        {
+            "name": "Payments",
+            "level1_target": [f"schedule:{sched.id}", f"user:{bob.id}"],
+            "level1_delay": "5",
+            "level2_target": f"user:{admin.user.id}",
+            "level2_delay": "10",
+        },
+    )
+    assert created.status_code == 303
+    async with sessionmaker() as session:
+        policy = (await session.scalars(select(EscalationPolicy))).one()
+    assert [t["type"] for t in policy.levels[0]["targets"]] == ["schedule", "user"]
+
+    page = await admin.get("/policies")
+    assert f'action="/policies/{policy.id}"' in page.text
+    assert f'<option value="user:{bob.id}" selected>' in page.text  # the edit form is prefilled
+
+    # Level 1 keeps one target and waits longer, level 2 is cleared (removed), a spare
+    # level becomes level 2.
+    edited = await admin.post(
+        f"/policies/{policy.id}",
+        {
+            "name": "Payments primary",
+            "level1_target": f"user:{bob.id}",
+            "level1_delay": "7.5",
+            "level2_target": "",
+            "level2_delay": "10",
+            "level3_target": [f"user:{admin.user.id}", f"schedule:{sched.id}"],
+            "level3_delay": "30",
+            "repeat": "1",
+        },
+    )
+    assert edited.status_code == 303
+    async with sessionmaker() as session:
+        policy = await session.get(EscalationPolicy, policy.id, populate_existing=True)
+        assert policy is not None
+        audit = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "escalation_policy.update")
+            )
+        ).one()
+    assert (policy.name, policy.repeat) == ("Payments primary", 1)
+    assert [(lv["delay_seconds"], [t["id"] for t in lv["targets"]]) for lv in policy.levels] == [
+        (450.0, [str(bob.id)]),
+        (1800.0, [str(admin.user.id), str(sched.id)]),
+    ]
+    assert audit.before is not None and audit.before["name"] == "Payments"
+    assert audit.actor_id == str(admin.user.id) and audit.via == "web"
+
+    # Bad input changes nothing and says what is wrong.
+    twice = await admin.post(
+        f"/policies/{policy.id}",
+        {"name": "X", "level1_target": [f"user:{bob.id}", f"user:{bob.id}"], "level1_delay": "5"},
+    )
+    assert twice.status_code == 422 and "chosen twice" in twice.text
+    zero = await admin.post(
+        f"/policies/{policy.id}",
+        {"name": "X", "level1_target": f"user:{bob.id}", "level1_delay": "0"},
+    )
+    assert zero.status_code == 422 and "level 1" in zero.text
+    none = await admin.post(f"/policies/{policy.id}", {"name": "X", "level1_target": ""})
+    assert none.status_code == 422
+    async with sessionmaker() as session:
+        again = await session.get(EscalationPolicy, policy.id)
+    assert again is not None and again.name == "Payments primary"
+
+    responder = await browser_for(web_app, sessionmaker)
+    refused = await responder.post(
+        f"/policies/{policy.id}",
+        {"name": "Mine", "level1_target": f"user:{bob.id}", "level1_delay": "5"},
+    )
+    assert refused.status_code == 403
+    assert 'action="/policies/' not in (await responder.get("/policies")).text
+
+
 async def test_browsers_get_a_not_found_page_and_machines_a_problem(anonymous) -> None:  # type: ignore[no-untyped-def]
     html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     page = await anonymous.get("/no-such-page", headers=html)
