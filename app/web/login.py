@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.audit import service as audit
@@ -13,25 +16,39 @@ from app.audit.models import Actor
 from app.deps import SessionDep, SettingsDep
 from app.errors import Problem
 from app.identity import service as identity
-from app.ingest.ratelimit import LocalLimiter, Rate
+from app.ingest.ratelimit import Rate, RateLimiter
 from app.web import auth
 from app.web.render import WebRoute, page, see_other
 
-router = APIRouter(route_class=WebRoute, include_in_schema=False)
-
 # Password guessing: a burst of 10 tries per e-mail address, then one every 30 s; per client
-# address 60, then one a second. In-process (each API process counts its own).
+# address 60, then one a second. Counted by every API process together through Redis when
+# REDIS_URL is set (else in each process); a Redis outage falls back to in-process counts.
 PER_EMAIL = Rate(per_second=1 / 30, burst=10)
 PER_CLIENT = Rate(per_second=1.0, burst=60)
+LIMIT_PREFIX = "pagefree:login:"
 
 
-def _limited(request: Request, email: str) -> float:
-    limiter = getattr(request.app.state, "login_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.login_limiter = LocalLimiter()
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The sign-in limiter lives with the app (its Redis pool is closed on the way out)."""
+    app.state.login_limiter = RateLimiter(app.state.settings.redis_url, prefix=LIMIT_PREFIX)
+    try:
+        yield
+    finally:
+        await app.state.login_limiter.close()
+
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False, lifespan=lifespan)
+
+
+async def _limited(request: Request, email: str) -> float:
+    """Seconds to wait before this sign-in may be tried, or 0."""
+    limiter: RateLimiter = request.app.state.login_limiter
     client = request.client.host if request.client else "unknown"
-    wait = limiter.hit(f"email:{email}", PER_EMAIL)
-    return max(wait, limiter.hit(f"client:{client}", PER_CLIENT))
+    # The address is hashed: Redis keys are no place for e-mail addresses.
+    who = hashlib.sha256(email.encode()).hexdigest()[:32]
+    wait = await limiter.hit("email", who, PER_EMAIL)
+    return max(wait, await limiter.hit("client", client, PER_CLIENT))
 
 
 # Verifying against a fixed hash when the e-mail is unknown keeps both answers equally slow.
@@ -96,7 +113,7 @@ async def login(
             "the sign-in form has expired; reload the page and try again",
             type_="/problems/csrf",
         )
-    wait = _limited(request, email.strip().lower())
+    wait = await _limited(request, email.strip().lower())
     if wait > 0:
         refused = _login_page(
             request,

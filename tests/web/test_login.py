@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from app.audit.models import AuditEvent
+from app.config import Settings
 from app.db import SessionMaker, utcnow
 from app.identity.models import Role
 from app.web.models import WebSession
 from tests.factories import make_user
-from tests.web.conftest import PASSWORD, browser_for, csrf_of, sign_in
+from tests.web.conftest import PASSWORD, _client, browser_for, csrf_of, sign_in
 
 
 async def test_pages_send_strangers_to_sign_in_and_back(anonymous: httpx.AsyncClient) -> None:
@@ -173,6 +178,50 @@ async def test_password_guessing_is_slowed_down(
     assert limited.status_code == 429 and "Too many sign-in attempts" in limited.text
     assert int(limited.headers["retry-after"]) > 0
     assert "pf_session" not in limited.headers.get("set-cookie", "")
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@asynccontextmanager
+async def _api_process(
+    settings: Settings, database_url: str, prefix: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """One API 'process': its own app and limiter, counting in Redis under `prefix`."""
+    from api import create_app
+
+    app = create_app(settings, database_url=database_url)
+    async with app.router.lifespan_context(app):
+        app.state.login_limiter.prefix = prefix
+        async with _client(app) as client:
+            yield client
+
+
+async def test_sign_in_limits_are_shared_by_api_processes_through_redis(
+    settings: Settings, database_url: str, sessionmaker: SessionMaker
+) -> None:
+    async with sessionmaker() as session:
+        await make_user(session, password=PASSWORD, email="hal@example.com")
+    prefix = f"pagefree-test-{uuid.uuid4().hex[:8]}:"
+    shared = settings.model_copy(update={"redis_url": REDIS_URL})
+    try:
+        async with (
+            _api_process(shared, database_url, prefix) as a,
+            _api_process(shared, database_url, prefix) as b,
+        ):
+            for client in [a, b] * 5:  # ten wrong guesses, five through each process
+                assert (await sign_in(client, "hal@example.com", "guess")).status_code == 401
+            limited = await sign_in(a, "hal@example.com", PASSWORD)
+            assert limited.status_code == 429
+            assert (await sign_in(b, "hal@example.com", PASSWORD)).status_code == 429
+    finally:
+        redis = aioredis.Redis.from_url(REDIS_URL)
+        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+    assert any(k.decode().startswith(f"{prefix}email:") for k in keys)
+    assert not any(b"hal@example.com" in k for k in keys)  # addresses are hashed
 
 
 async def test_signing_in_again_replaces_the_session_and_sweeps_expired_ones(
