@@ -121,12 +121,12 @@ class Batcher(Generic[K, T]):
                     async with self._slots:
                         result = await self._send(key, batch[0].kind, items)
                 except Exception as exc:
-                    self._last_end[key] = loop.time()
                     _settle(batch, error=exc)
                 else:
-                    self._last_end[key] = loop.time()
                     self.stats.add(len(items))
                     _settle(batch, result=result)
+                finally:
+                    self._last_end[key] = loop.time()
         except asyncio.CancelledError:
             # Shutting down: whoever still waits hears that their alerts were not taken.
             _settle([*batch, *queue], error=RuntimeError("the API is shutting down"))
