@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from sqlalchemy import select
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -97,6 +99,29 @@ async def test_a_channel_the_app_is_not_in_does_not_stop_dm_updates(
     assert (await h.view(handle)).status == "acknowledged"
 
 
+async def _page_bob_on_slack(
+    ts_env: WorkflowEnvironment,
+    settings: Settings,
+    org: Org,
+    sessionmaker: SessionMaker,
+    *slack_ids: str,
+) -> tuple[WorkflowHandle[Any, Any], h.IncidentView]:
+    """Give Bob verified Slack contact methods and open an incident that pages only him.
+
+    The service has no channel, so the DMs are the only Slack messages.
+    """
+    async with sessionmaker() as session:
+        session.add_all(
+            ContactMethod(user_id=org.bob.id, type=ContactType.slack, address=a, verified=True)
+            for a in slack_ids
+        )
+        await session.commit()
+    pol = await h.policy(sessionmaker, settings, [h.level(300, org.bob)])
+    svc = await h.service(sessionmaker, pol)
+    handle = await h.send_alert(ts_env.client, settings, svc, h.alert())
+    return handle, await h.opened(handle)
+
+
 async def test_a_page_to_a_slack_contact_method_is_the_card_and_follows_the_incident(
     slack_http: httpx.AsyncClient,
     ts_env: WorkflowEnvironment,
@@ -105,15 +130,7 @@ async def test_a_page_to_a_slack_contact_method_is_the_card_and_follows_the_inci
     slack_api: SlackStandIn,
     sessionmaker: SessionMaker,
 ) -> None:
-    async with sessionmaker() as session:
-        session.add(
-            ContactMethod(user_id=org.bob.id, type=ContactType.slack, address="UBOB", verified=True)
-        )
-        await session.commit()
-    pol = await h.policy(sessionmaker, settings, [h.level(300, org.bob)])
-    svc = await h.service(sessionmaker, pol)  # no channel: the DM is the only Slack message
-    handle = await h.send_alert(ts_env.client, settings, svc, h.alert())
-    view = await h.opened(handle)
+    handle, view = await _page_bob_on_slack(ts_env, settings, org, sessionmaker, "UBOB")
 
     (dm,) = await slack_api.wait_for("chat.postMessage")
     assert dm.args["channel"] == "UBOB"
@@ -146,24 +163,9 @@ async def test_a_card_page_to_an_unknown_slack_user_fails_at_once_and_other_meth
 ) -> None:
     """Slack says the user is gone: the card is not retried; the user's other method pages."""
     slack_api.refuse["UGONE"] = "user_not_found"
-    async with sessionmaker() as session:
-        session.add_all(
-            [
-                ContactMethod(
-                    user_id=org.bob.id, type=ContactType.slack, address="UGONE", verified=True
-                ),
-                ContactMethod(
-                    user_id=org.bob.id, type=ContactType.slack, address="UBOB", verified=True
-                ),
-            ]
-        )
-        await session.commit()
-    pol = await h.policy(sessionmaker, settings, [h.level(300, org.bob)])
-    svc = await h.service(sessionmaker, pol)
-    handle = await h.send_alert(ts_env.client, settings, svc, h.alert())
-    await h.opened(handle)
+    await _page_bob_on_slack(ts_env, settings, org, sessionmaker, "UGONE", "UBOB")
 
-    async def both_settled() -> dict[str, Notification] | None:
+    async def both_settled() -> dict[str | None, Notification] | None:
         async with sessionmaker() as session:
             rows = {r.address: r for r in await session.scalars(select(Notification))}
         settled = len(rows) == 2 and "sending" not in {r.status for r in rows.values()}
