@@ -39,6 +39,67 @@ class Problem(Exception):
         self.extra = extra
 
 
+class DomainError(Exception):
+    """A failure of a domain operation, raised by services; `as_problem` maps it to RFC 7807.
+
+    Services and activities raise these and never the HTTP `Problem`; the API maps them in one
+    place (`install`). `errors` lists field problems (`{"field", "message"}`); `extra` adds
+    members to the problem body (e.g. the cycle a dependency would close).
+    """
+
+    def __init__(
+        self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (404)."""
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (409)."""
+
+
+class Invalid(DomainError):
+    """The input is well-formed but not acceptable (422); name the field in `errors`."""
+
+
+class Forbidden(DomainError):
+    """The actor may not do this (403)."""
+
+
+class RateLimited(DomainError):
+    """Too many requests; try again after `retry_after` seconds (429)."""
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = max(1, int(retry_after))
+
+
+_DOMAIN = {
+    NotFound: (404, "Not found", "/problems/not-found"),
+    Conflict: (409, "Conflict", "/problems/conflict"),
+    Invalid: (422, "Invalid request", "/problems/validation"),
+    Forbidden: (403, "Forbidden", "/problems/forbidden"),
+    RateLimited: (429, "Too many requests", "/problems/rate-limited"),
+}
+
+
+def as_problem(exc: DomainError) -> Problem:
+    """Return the RFC 7807 problem for a domain error (the one mapping of them to HTTP)."""
+    status, title, type_ = next(
+        (v for k, v in _DOMAIN.items() if isinstance(exc, k)), (400, "Bad request", "about:blank")
+    )
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return Problem(
+        status, title, exc.detail, type_=type_, errors=exc.errors, headers=headers, **exc.extra
+    )
+
+
 def not_found(what: str, ident: object) -> Problem:
     """Return the problem for a missing resource."""
     return Problem(404, "Not found", f"{what} {ident} does not exist", type_="/problems/not-found")
@@ -112,6 +173,10 @@ def install(app: FastAPI) -> None:
             headers=exc.headers,
             **exc.extra,
         )
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return await _problem(request, as_problem(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
