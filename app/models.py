@@ -7,11 +7,13 @@ from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
+from app.postmortems.models import ActionItem, Postmortem, PostmortemTemplate, PostmortemVersion
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
 from app.slack.models import SlackMessage
 from app.web.models import WebSession
 
 __all__ = [
+    "ActionItem",
     "ActionLinkUse",
     "Alert",
     "ApiToken",
@@ -25,6 +27,9 @@ __all__ = [
     "Integration",
     "Notification",
     "NotificationRule",
+    "Postmortem",
+    "PostmortemTemplate",
+    "PostmortemVersion",
     "Schedule",
     "ScheduleOverride",
     "ScheduleSwap",
