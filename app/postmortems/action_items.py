@@ -142,7 +142,7 @@ async def update(
             )
         item.status = item_in.status.value
         item.completed_at = utcnow() if item_in.status == ActionItemStatus.completed else None
-        remind = True
+        remind = item.due_at is not None  # without a due date there is no reminder to tell
     if item_in.title is not None:
         item.title = item_in.title
     if item_in.priority is not None:
