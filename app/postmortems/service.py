@@ -251,7 +251,7 @@ async def list_postmortems(
     if status is not None:
         query = query.where(Postmortem.status == status.value)
     if incident_id is not None:
-        query = query.where(Postmortem.incident_ids.any(incident_id))
+        query = query.where(Postmortem.incident_ids.contains([incident_id]))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
         query.order_by(Postmortem.created_at.desc(), Postmortem.id).limit(limit).offset(offset)
