@@ -1,4 +1,4 @@
-"""In a real browser: start a postmortem from an incident, edit it with the live preview, publish."""
+"""In a real browser: a postmortem started from an incident, edited with the preview, published."""
 
 from __future__ import annotations
 
