@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEvent
 from app.catalog.models import Service
+from app.connections.models import Connection
 from app.escalation.models import EscalationPolicy
 from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
@@ -19,6 +20,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "CalendarFeed",
+    "Connection",
     "ContactMethod",
     "EscalationPolicy",
     "Incident",

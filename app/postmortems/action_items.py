@@ -118,17 +118,22 @@ async def get(*, session: AsyncSession, item_id: UUID, user: User) -> ActionItem
     return item
 
 
+async def get_for_change(*, session: AsyncSession, item_id: UUID, user: User) -> ActionItem:
+    """Return an item the user may change: its assignee, the postmortem's team, admins."""
+    item = await get(session=session, item_id=item_id, user=user)
+    if user.role == Role.observer:
+        raise Forbidden("observers only read action items")
+    pm = await _postmortem_of(session, item)
+    if user.id != item.assignee_id and not can_edit(user, pm, await team_ids_of(session, user.id)):
+        raise Forbidden("only the assignee, the postmortem's team and admins change this item")
+    return item
+
+
 async def update(
     *, session: AsyncSession, item_id: UUID, item_in: ActionItemUpdate, user: User, actor: Actor
 ) -> tuple[ActionItem, bool]:
     """Edit an item or move its status; return it and whether its reminder must be told."""
-    item = await get(session=session, item_id=item_id, user=user)
-    pm = await _postmortem_of(session, item)
-    # The assignee moves their own item; otherwise those who may edit the postmortem.
-    if user.role == Role.observer:
-        raise Forbidden("observers only read action items")
-    if user.id != item.assignee_id and not can_edit(user, pm, await team_ids_of(session, user.id)):
-        raise Forbidden("only the assignee, the postmortem's team and admins change this item")
+    item = await get_for_change(session=session, item_id=item_id, user=user)
     before = public(item)
     changes = item_in.model_dump(exclude_unset=True)
     remind = False

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, actor_of, get_temporal
 from app.models_common import Page
-from app.postmortems import action_items, reminders, service, template_admin
+from app.postmortems import action_items, push, reminders, service, template_admin
 from app.postmortems.models import (
     ActionItemCreate,
     ActionItemPublic,
@@ -270,6 +270,26 @@ async def update_action_item(
     )
     if remind:
         await reminders.sync(client=await get_temporal(request), settings=settings, item=item)
+    return action_items.public(item)
+
+
+@router.post("/action-items/{item_id}/push", response_model=ActionItemPublic)
+async def push_action_item(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    item_id: UUID,
+    body: push.PushBody,
+) -> ActionItemPublic:
+    """Create a Jira or Linear issue for the item through a connection; keep its link."""
+    item = await push.push(
+        session=session,
+        settings=settings,
+        item_id=item_id,
+        body=body,
+        user=user,
+        actor=actor_of(user),
+    )
     return action_items.public(item)
 
 

@@ -1,4 +1,4 @@
-"""postmortems, their versions and templates, action items
+"""postmortems, their versions and templates, action items; connections
 
 Revision ID: 0011
 Revises: 0008
@@ -106,6 +106,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_action_items_postmortem_id", "action_items", ["postmortem_id"])
     op.create_index("ix_action_items_assignee_status", "action_items", ["assignee_id", "status"])
+    op.create_table(
+        'connections',
+        sa.Column('id', sa.Uuid(), nullable=False),
+        sa.Column('type', sa.String(length=16), nullable=False),
+        sa.Column('name', sa.String(length=200), nullable=False),
+        sa.Column('config', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column('secrets', sa.Text(), nullable=False),
+        _ts('created_at', nullable=False, now=True),
+        _ts('updated_at'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('name'),
+    )
     op.bulk_insert(
         templates,
         [
@@ -120,6 +132,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('connections')
     op.drop_table("action_items")
     op.drop_table("postmortem_versions")
     op.drop_table("postmortems")
