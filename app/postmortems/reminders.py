@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
 from app.errors import Problem
@@ -22,6 +22,34 @@ def state_of(item: ActionItem) -> ReminderState:
     )
 
 
+async def _signal(client: Client, state: ReminderState) -> None:
+    handle = client.get_workflow_handle(workflow_id(state.action_item_id))
+    try:
+        await handle.signal("update", state)
+    except RPCError as exc:
+        # No reminder running (never started, or already ended): nothing to tell.
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+async def stop(*, client: Client, item: ActionItem) -> None:
+    """End an item's reminder (its item is going away)."""
+    state = state_of(item).model_copy(update={"open": False})
+    try:
+        await _signal(client, state)
+    except RPCError as exc:
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: RPCError) -> Problem:
+    return Problem(
+        503,
+        "Service unavailable",
+        f"the reminder could not be changed (Temporal: {exc.message}); nothing was changed",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def sync(*, client: Client, settings: Settings, item: ActionItem) -> None:
     """Start the item's reminder, or signal the running one with the item's new state.
 
@@ -31,12 +59,7 @@ async def sync(*, client: Client, settings: Settings, item: ActionItem) -> None:
     state = state_of(item)
     try:
         if state.due_at is None or not state.open:
-            handle = client.get_workflow_handle(workflow_id(state.action_item_id))
-            try:
-                await handle.signal("update", state)
-            except RPCError as exc:
-                if "not found" not in str(exc).lower() and "completed" not in str(exc).lower():
-                    raise
+            await _signal(client, state)
             return
         await client.start_workflow(
             WORKFLOW_NAME,
@@ -50,9 +73,4 @@ async def sync(*, client: Client, settings: Settings, item: ActionItem) -> None:
             static_details=f"Reminds the assignee once action item `{item.id}` is past due.",
         )
     except RPCError as exc:
-        raise Problem(
-            503,
-            "Service unavailable",
-            f"the reminder could not be scheduled (Temporal: {exc.message}); nothing was changed",
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise _unavailable(exc) from exc

@@ -100,12 +100,19 @@ async def update_postmortem(
 
 @router.delete("/postmortems/{postmortem_id}", status_code=204)
 async def delete_postmortem(
-    session: SessionDep, user: CurrentUser, postmortem_id: UUID
+    session: SessionDep,
+    user: CurrentUser,
+    postmortem_id: UUID,
+    request: Request,
 ) -> Response:
-    """Delete a postmortem (admins, or the owner of a draft)."""
+    """Delete a postmortem (admins, or the owner of a draft); its reminders end."""
+    items = await action_items.list_items(session=session, user=user, postmortem_id=postmortem_id)
     await service.delete(
         session=session, postmortem_id=postmortem_id, user=user, actor=actor_of(user)
     )
+    for item in items:
+        if item.due_at is not None and item.status != ActionItemStatus.completed.value:
+            await reminders.stop(client=await get_temporal(request), item=item)
     return Response(status_code=204)
 
 

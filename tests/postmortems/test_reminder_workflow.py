@@ -181,3 +181,21 @@ async def test_a_slack_dm_is_preferred_where_the_assignee_has_slack(
     assert chat.sent == [{"target": "U0COLLEAGUE", "text": "overdue"}] and mail.sent == []
     user.slack_user_id = None
     assert await activities._send(user, "t", "overdue") == "email"
+
+
+async def test_deleting_the_postmortem_ends_its_items_reminders(
+    reminder_api: httpx.AsyncClient,
+    world: World,
+    ts_env: WorkflowEnvironment,
+    email: RecordingEmail,
+) -> None:
+    today = (await ts_env.get_current_time()).date()
+    item = await _item(reminder_api, world, today + timedelta(days=2))
+    r = await reminder_api.delete(
+        f"/api/v1/postmortems/{item['postmortem_id']}", headers=world.responder.headers
+    )
+    assert r.status_code == 204, r.text
+    handle = ts_env.client.get_workflow_handle(workflow_id(item["id"]))
+    assert await handle.result() == "completed"
+    await ts_env.sleep(timedelta(days=5))
+    assert email.sent == []
