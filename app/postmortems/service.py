@@ -221,7 +221,12 @@ async def get(*, session: AsyncSession, postmortem_id: UUID, user: User) -> Post
 
 
 async def get_for_edit(*, session: AsyncSession, postmortem_id: UUID, user: User) -> Postmortem:
-    """Return a postmortem the user may change (403 if they may only read it)."""
+    """Return a postmortem the user may change (403 if they may only read it), row locked.
+
+    The lock orders concurrent edits: each reads the version the previous one wrote, so two
+    edits never both write version n + 1.
+    """
+    await session.get(Postmortem, postmortem_id, with_for_update=True, populate_existing=True)
     pm = await get(session=session, postmortem_id=postmortem_id, user=user)
     if not can_edit(user, pm, await team_ids_of(session, user.id)):
         raise Forbidden("only the owner's team and admins change this postmortem")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -314,3 +315,19 @@ async def test_admins_manage_templates_and_a_chosen_template_fills_the_body(
         f"/api/v1/postmortem-templates/{template['id']}", headers=world.admin.headers
     )
     assert r.status_code == 204
+
+
+async def test_concurrent_edits_each_make_their_own_version(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    pm = await _create(client, world)
+    url = f"/api/v1/postmortems/{pm['id']}"
+    answers = await asyncio.gather(
+        *(
+            client.patch(url, json={"title": f"Title {n}"}, headers=world.responder.headers)
+            for n in range(6)
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 6
+    versions = (await client.get(f"{url}/versions", headers=world.responder.headers)).json()
+    assert [v["version"] for v in versions] == list(range(1, 8))
