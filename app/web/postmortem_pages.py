@@ -11,10 +11,12 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.connections import service as connections
+from app.connections.models import ConnectionType
 from app.deps import SessionDep, get_temporal
 from app.errors import DomainError, NotFound, as_problem
 from app.identity import service as identity
-from app.postmortems import action_items, reminders
+from app.postmortems import action_items, push, reminders
 from app.postmortems import service as postmortems
 from app.postmortems.access import can_edit, team_ids_of
 from app.postmortems.markdown import to_html
@@ -61,6 +63,7 @@ DONE = {
     "reopen": "Back to draft.",
     "timeline": "Timeline updated.",
     "item": "Action item saved.",
+    "pushed": "Issue created; the action item links to it.",
 }
 
 
@@ -70,6 +73,11 @@ async def _render(
     items = await action_items.list_items(session=session, user=viewer.user, postmortem_id=pm.id)
     people = {str(u.id): u.name for u in (await identity.list_users(session=session, limit=500))[0]}
     editable = can_edit(viewer.user, pm, await team_ids_of(session, viewer.user.id))
+    trackers = [
+        c
+        for c in await connections.list_connections(session=session)
+        if c.type in (ConnectionType.jira.value, ConnectionType.linear.value)
+    ]
     return page(
         request,
         "postmortem.html",
@@ -83,6 +91,7 @@ async def _render(
         statuses=[s.value for s in ActionItemStatus],
         priorities=[p.value for p in Priority],
         allowed=action_items.ALLOWED,
+        trackers=trackers if editable else [],
     )
 
 
@@ -276,6 +285,33 @@ async def move_item(
         await reminders.sync(client=await get_temporal(request), settings=settings, item=item)
     target = back if back.startswith("/") and not back.startswith("//") else "/action-items"
     return see_other(target)
+
+
+@router.post("/action-items/{item_id}/push")
+async def push_item(
+    request: Request,
+    session: SessionDep,
+    viewer: WebViewer,
+    item_id: UUID,
+    connection_id: Annotated[UUID, Form()],
+    target: Annotated[str, Form(min_length=1, max_length=100)],
+) -> Response:
+    """Create the item's issue in Jira (target: project key) or Linear (target: team id)."""
+    connection = await connections.get(session=session, connection_id=connection_id)
+    jira = connection.type == ConnectionType.jira.value
+    item = await push.push(
+        session=session,
+        settings=request.app.state.settings,
+        item_id=item_id,
+        body=push.PushBody(
+            connection_id=connection_id,
+            project_key=target.strip().upper() if jira else None,
+            team_id=None if jira else target.strip(),
+        ),
+        user=viewer.user,
+        actor=viewer.actor,
+    )
+    return see_other(f"/postmortems/{item.postmortem_id}?done=pushed#action-items")
 
 
 @router.get("/action-items", response_class=HTMLResponse)

@@ -148,3 +148,50 @@ async def test_other_teams_do_not_see_a_draft_page(
     assert (await other.get(f"/postmortems/{pm_id}")).status_code == 404
     r = await anonymous.get(f"/postmortems/{pm_id}")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+async def test_an_action_item_is_pushed_to_jira_from_the_page(
+    web_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    from app.audit.models import Actor
+    from app.connections import service as connections
+    from app.connections.models import ConnectionCreate, ConnectionType
+    from tests.connections import standins
+    from tests.live_server import serve
+
+    allowing = settings.model_copy(update={"allow_private_targets": True})
+    web_app.state.settings = allowing
+    me, incident = await _setup(web_app, sessionmaker, settings)
+    pm_id = await _start(me, incident)
+    await me.post(
+        f"/postmortems/{pm_id}/action-items",
+        {"title": "Rate-limit the indexer", "assignee_id": str(me.user.id)},
+    )
+    async with serve(standins.jira(standins.Recorded())) as jira:
+        async with sessionmaker() as session:
+            connection = await connections.create(
+                session=session,
+                settings=allowing,
+                connection_in=ConnectionCreate(
+                    type=ConnectionType.jira,
+                    name="Jira",
+                    config={
+                        "base_url": jira,
+                        "email": standins.JIRA_EMAIL,
+                        "api_token": standins.JIRA_TOKEN,
+                    },
+                ),
+                actor=Actor.system(via="test"),
+            )
+            await session.commit()
+        page = await me.get(f"/postmortems/{pm_id}")
+        item_id = re.search(r'action="/action-items/([0-9a-f-]{36})/push"', page.text)
+        assert item_id, "no push form"
+        r = await me.post(
+            f"/action-items/{item_id.group(1)}/push",
+            {"connection_id": str(connection.id), "target": "ops"},
+        )
+        assert r.status_code == 303, r.text
+    page = await me.get(f"/postmortems/{pm_id}")
+    assert f'href="{jira}/browse/OPS-1"' in page.text
+    assert "/push" not in page.text  # pushed once; no second form
