@@ -195,3 +195,24 @@ async def test_an_action_item_is_pushed_to_jira_from_the_page(
     page = await me.get(f"/postmortems/{pm_id}")
     assert f'href="{jira}/browse/OPS-1"' in page.text
     assert "/push" not in page.text  # pushed once; no second form
+
+
+async def test_admins_manage_templates_on_their_page_and_others_may_not(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    from app.identity.models import Role
+
+    admin = await browser_for(web_app, sessionmaker, role=Role.admin)
+    page = await admin.get("/postmortem-templates")
+    assert page.status_code == 200 and "Standard postmortem (default)" in page.text
+    r = await admin.post(
+        "/postmortem-templates",
+        {"name": "Brief", "body": "# {{ title }}\n\n{{ duration }}\n", "is_default": "on"},
+    )
+    assert r.status_code == 303, r.text
+    page = await admin.get("/postmortem-templates")
+    assert "Brief (default)" in page.text and "Standard postmortem (default)" not in page.text
+    broken = await admin.post("/postmortem-templates", {"name": "Broken", "body": "{% if %}"})
+    assert broken.status_code == 422 and "does not parse" in broken.text
+    responder = await browser_for(web_app, sessionmaker)
+    assert (await responder.get("/postmortem-templates")).status_code == 403
