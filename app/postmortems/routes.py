@@ -9,7 +9,15 @@ from fastapi.responses import PlainTextResponse
 
 from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, actor_of, get_temporal
 from app.models_common import Page
-from app.postmortems import action_items, push, reminders, service, template_admin
+from app.postmortems import (
+    action_items,
+    export,
+    push,
+    reminders,
+    service,
+    template_admin,
+    timeline_edits,
+)
 from app.postmortems.models import (
     ActionItemCreate,
     ActionItemPublic,
@@ -72,7 +80,7 @@ async def export_markdown(
     pm = await service.get(session=session, postmortem_id=postmortem_id, user=user)
     items = await action_items.titles_for_export(session=session, postmortem_id=pm.id)
     return PlainTextResponse(
-        service.to_markdown(pm, items),
+        export.to_markdown(pm, items),
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="postmortem-{pm.id}.md"'},
     )
@@ -164,7 +172,7 @@ async def add_timeline_entry(
     session: SessionDep, user: CurrentUser, postmortem_id: UUID, entry_in: TimelineEntryIn
 ) -> PostmortemPublic:
     """Add a timeline entry by hand."""
-    pm = await service.add_entry(
+    pm = await timeline_edits.add_entry(
         session=session,
         postmortem_id=postmortem_id,
         entry_in=entry_in,
@@ -183,7 +191,7 @@ async def update_timeline_entry(
     entry_in: TimelineEntryUpdate,
 ) -> PostmortemPublic:
     """Edit, hide or restore a timeline entry."""
-    pm = await service.update_entry(
+    pm = await timeline_edits.update_entry(
         session=session,
         postmortem_id=postmortem_id,
         entry_id=entry_id,

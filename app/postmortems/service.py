@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,8 +29,6 @@ from app.postmortems.models import (
     PostmortemUpdate,
     PostmortemVersion,
     TimelineEntry,
-    TimelineEntryIn,
-    TimelineEntryUpdate,
 )
 
 # The document's workflow: which transition leads from which state.
@@ -295,7 +291,7 @@ async def _snapshot(session: AsyncSession, pm: Postmortem, author_id: UUID | Non
     await session.flush()
 
 
-async def _changed(
+async def record_change(
     session: AsyncSession,
     pm: Postmortem,
     user: User,
@@ -366,55 +362,7 @@ async def update(
         pm.body = changes["body"]
     if pm_in.timeline is not None:
         pm.timeline = _merge_timeline(pm.timeline or [], pm_in.timeline)
-    return await _changed(session, pm, user, actor, "postmortem.update", before, edited=True)
-
-
-async def add_entry(
-    *,
-    session: AsyncSession,
-    postmortem_id: UUID,
-    entry_in: TimelineEntryIn,
-    user: User,
-    actor: Actor,
-) -> Postmortem:
-    """Add a timeline entry by hand."""
-    pm = await get_for_edit(session=session, postmortem_id=postmortem_id, user=user)
-    before = summary(pm)
-    entry = {
-        "id": str(uuid.uuid4()),
-        "at": entry_in.at.isoformat(),
-        "text": entry_in.text,
-        "source_event_id": None,
-        "incident_id": None,
-        "type": "manual",
-        "hidden": entry_in.hidden,
-    }
-    pm.timeline = timeline_.sort_entries([*(pm.timeline or []), entry])
-    return await _changed(session, pm, user, actor, "postmortem.timeline.add", before, edited=True)
-
-
-async def update_entry(
-    *,
-    session: AsyncSession,
-    postmortem_id: UUID,
-    entry_id: str,
-    entry_in: TimelineEntryUpdate,
-    user: User,
-    actor: Actor,
-) -> Postmortem:
-    """Edit, hide or restore one timeline entry."""
-    pm = await get_for_edit(session=session, postmortem_id=postmortem_id, user=user)
-    before = summary(pm)
-    entries = [dict(e) for e in pm.timeline or []]
-    target = next((e for e in entries if e["id"] == entry_id), None)
-    if target is None:
-        raise NotFound(f"timeline entry {entry_id} does not exist")
-    changes = entry_in.model_dump(exclude_unset=True, exclude_none=True, mode="json")
-    target.update(changes)
-    pm.timeline = timeline_.sort_entries(entries)
-    return await _changed(
-        session, pm, user, actor, "postmortem.timeline.update", before, edited=True
-    )
+    return await record_change(session, pm, user, actor, "postmortem.update", before, edited=True)
 
 
 async def transition(
@@ -433,7 +381,7 @@ async def transition(
     if target == PostmortemStatus.published:
         pm.published_at = utcnow()
         pm.published_by = user.id
-    return await _changed(session, pm, user, actor, f"postmortem.{name}", before, edited=False)
+    return await record_change(session, pm, user, actor, f"postmortem.{name}", before, edited=False)
 
 
 async def delete(*, session: AsyncSession, postmortem_id: UUID, user: User, actor: Actor) -> None:
@@ -453,27 +401,3 @@ async def delete(*, session: AsyncSession, postmortem_id: UUID, user: User, acto
     )
     await session.delete(pm)
     await session.flush()
-
-
-# --- export ---------------------------------------------------------------------------------
-
-
-def _at(value: Any) -> str:
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def to_markdown(pm: Postmortem, action_items: list[tuple[str, str, str]]) -> str:
-    """Return the document as Markdown: body, visible timeline, action items."""
-    lines = [pm.body.rstrip(), "", "## Timeline", ""]
-    visible = [e for e in pm.timeline or [] if not e.get("hidden")]
-    lines += [f"- **{_at(e['at'])}** {e['text']}" for e in visible] or ["_No entries._"]
-    lines += ["", "## Action items", ""]
-    lines += [f"- [{'x' if s == 'completed' else ' '}] {t} ({who})" for t, s, who in action_items]
-    if not action_items:
-        lines.append("_None yet._")
-    status = f"{pm.status}, version {pm.version}"
-    if pm.published_at:
-        status += f", published {_at(pm.published_at)}"
-    lines += ["", f"<!-- PageFree postmortem {pm.id}: {status} -->", ""]
-    return "\n".join(lines)

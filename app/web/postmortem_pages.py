@@ -16,7 +16,7 @@ from app.connections.models import ConnectionType
 from app.deps import SessionDep, get_temporal
 from app.errors import DomainError, NotFound, as_problem
 from app.identity import service as identity
-from app.postmortems import action_items, push, reminders
+from app.postmortems import action_items, export, push, reminders, timeline_edits
 from app.postmortems import service as postmortems
 from app.postmortems.access import can_edit, team_ids_of
 from app.postmortems.markdown import to_html
@@ -132,12 +132,12 @@ async def postmortem_page(
 
 
 @router.get("/postmortems/{postmortem_id}/export.md")
-async def export(session: SessionDep, viewer: WebViewer, postmortem_id: UUID) -> Response:
+async def export_markdown(session: SessionDep, viewer: WebViewer, postmortem_id: UUID) -> Response:
     """Download the Markdown export (the API's `.md`, with the web session)."""
     pm = await postmortems.get(session=session, postmortem_id=postmortem_id, user=viewer.user)
     items = await action_items.titles_for_export(session=session, postmortem_id=pm.id)
     return PlainTextResponse(
-        postmortems.to_markdown(pm, items),
+        export.to_markdown(pm, items),
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="postmortem-{pm.id}.md"'},
     )
@@ -199,7 +199,7 @@ async def add_entry(
 ) -> Response:
     """Add a timeline entry by hand (the form's time is UTC)."""
     when = at if at.tzinfo else at.replace(tzinfo=UTC)
-    await postmortems.add_entry(
+    await timeline_edits.add_entry(
         session=session,
         postmortem_id=postmortem_id,
         entry_in=TimelineEntryIn(at=when, text=text.strip()),
@@ -219,7 +219,7 @@ async def update_entry(
     text: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     """Hide, restore or reword one entry."""
-    await postmortems.update_entry(
+    await timeline_edits.update_entry(
         session=session,
         postmortem_id=postmortem_id,
         entry_id=entry_id,
