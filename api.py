@@ -17,6 +17,7 @@ from app import devstack, errors, health, logs
 from app.audit.routes import router as audit_router
 from app.catalog.routes import router as catalog_router
 from app.config import Settings, get_settings
+from app.connections.routes import router as connections_router
 from app.db import check_migrated, make_engine, make_sessionmaker
 from app.escalation.routes import router as escalation_router
 from app.identity.routes import router as identity_router
@@ -26,6 +27,7 @@ from app.ingest.routes import router as ingest_router
 from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
+from app.postmortems.routes import router as postmortems_router
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.temporal import LazyClient
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     slack_routes.mount(app, settings)
     app.include_router(notify_router)
     app.include_router(notify_webhooks)
+    app.include_router(postmortems_router)
+    app.include_router(connections_router)
     # The web UI last: its pages live at `/` and must not shadow any API path.
     install_web(app)
     return app

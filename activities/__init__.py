@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.action_items import ActionItemActivities
 from activities.incident import IncidentActivities
 from activities.notify import AnnounceActivities, NotifyActivities
 from activities.slack import SlackActivities
@@ -22,6 +23,7 @@ def build_activities(
     channels = channels or build_channels(settings)
     notify = NotifyActivities(sessionmaker, settings, channels)
     announce = AnnounceActivities(sessionmaker, settings, channels)
+    action_items = ActionItemActivities(sessionmaker, settings, channels)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -30,4 +32,5 @@ def build_activities(
         slack.sync_chat,
         notify.send_notification,
         announce.announce_page,
+        action_items.remind_action_item,
     ]

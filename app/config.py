@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     oidc_scopes: str = Field(default="openid email profile", alias="OIDC_SCOPES")
     oidc_provider_name: str = Field(default="single sign-on", alias="OIDC_PROVIDER_NAME")
 
+    # Encrypts connection secrets at rest (a Fernet key, or any long random string). Unset in
+    # development and tests: a key is generated into the data dir; production refuses to start
+    # connections without it.
+    secret_key: SecretStr | None = Field(default=None, alias="PAGEFREE_SECRET_KEY")
+    # Let user-configured URLs (connections, webhooks) reach loopback/private addresses:
+    # for tests' local stand-ins and air-gapped installs only.
+    allow_private_targets: bool = Field(default=False, alias="PAGEFREE_ALLOW_PRIVATE_TARGETS")
+
     @property
     def base_url(self) -> str:
         """Return the public base URL of the API and web UI, without a trailing slash."""

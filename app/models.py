@@ -2,21 +2,25 @@
 
 from app.audit.models import AuditEvent
 from app.catalog.models import Service
+from app.connections.models import Connection
 from app.escalation.models import EscalationPolicy
 from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
+from app.postmortems.models import ActionItem, Postmortem, PostmortemTemplate, PostmortemVersion
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
 from app.slack.models import SlackMessage
 from app.web.models import WebSession
 
 __all__ = [
+    "ActionItem",
     "ActionLinkUse",
     "Alert",
     "ApiToken",
     "AuditEvent",
     "CalendarFeed",
+    "Connection",
     "ContactMethod",
     "EscalationPolicy",
     "Incident",
@@ -25,6 +29,9 @@ __all__ = [
     "Integration",
     "Notification",
     "NotificationRule",
+    "Postmortem",
+    "PostmortemTemplate",
+    "PostmortemVersion",
     "Schedule",
     "ScheduleOverride",
     "ScheduleSwap",

@@ -1,7 +1,8 @@
 """Deterministic workflow code; registered by worker.py."""
 
+from workflows.action_item import ActionItemReminderWorkflow
 from workflows.incident import IncidentWorkflow
 
-WORKFLOWS = [IncidentWorkflow]
+WORKFLOWS = [IncidentWorkflow, ActionItemReminderWorkflow]
 
-__all__ = ["WORKFLOWS", "IncidentWorkflow"]
+__all__ = ["WORKFLOWS", "ActionItemReminderWorkflow", "IncidentWorkflow"]

@@ -16,6 +16,7 @@ from app.escalation import service as escalation
 from app.identity import service as identity
 from app.incidents import service as incidents
 from app.incidents.models import Incident
+from app.postmortems import service as postmortems
 from app.web.auth import Viewer, WebResponder, WebViewer
 from app.web.render import WebRoute, names_of, page, see_other
 from workflows.incident_types import ActionIn, Actor, NoteIn, ReassignIn, ResolveIn, SnoozeIn
@@ -70,6 +71,9 @@ async def _render(
         "done": DONE.get(done or ""),
         "snooze_choices": SNOOZE_CHOICES,
     }
+    context["postmortems"], _ = await postmortems.list_postmortems(
+        session=session, user=viewer.user, incident_id=incident.id, limit=10
+    )
     if viewer.can_act:
         context["users"] = (await identity.list_users(session=session, limit=500))[0]
         context["policies"] = (await escalation.list_policies(session=session, limit=500))[0]

@@ -1,0 +1,1 @@
+"""Connections: credentials for outside systems (Jira, Linear, OAuth2, HMAC, basic auth)."""

@@ -1,0 +1,1 @@
+"""Postmortems: documents generated from incidents' history, reviewed, published; action items."""
