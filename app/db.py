@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.errors import Conflict
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SessionMaker = async_sessionmaker[AsyncSession]
@@ -101,11 +103,9 @@ async def name_taken(
 
 
 async def flush_unique(session: AsyncSession, detail: str) -> None:
-    """Flush; a unique constraint that refuses (a concurrent writer won) becomes a 409."""
-    from app.errors import conflict
-
+    """Flush; a unique constraint that refuses (a concurrent writer won) becomes a conflict."""
     try:
         await session.flush()
     except IntegrityError as exc:
         await session.rollback()
-        raise conflict(detail) from exc
+        raise Conflict(detail) from exc

@@ -13,9 +13,9 @@ from temporalio.client import Client
 from app.audit.models import Actor
 from app.config import Settings
 from app.db import SessionMaker
-from app.errors import Problem
 from app.identity import service as identity
 from app.identity.models import Role, User
+from app.problems import Problem
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.audit.models import Actor
-from app.catalog.models import Service
 from app.config import Settings
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Problem, conflict, not_found
+from app.errors import Conflict, invalid, not_found
 from app.escalation.models import (
     EscalationLevel,
     EscalationPolicy,
@@ -39,16 +38,6 @@ def policy_public(policy: EscalationPolicy) -> EscalationPolicyPublic:
         levels=levels_from_json(policy.levels),
         created_at=policy.created_at,
         updated_at=policy.updated_at,
-    )
-
-
-def _invalid(errors: list[dict[str, Any]]) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-        type_="/problems/validation",
-        errors=errors,
     )
 
 
@@ -107,7 +96,7 @@ async def _check_levels(
             elif t.type == TargetType.team and t.id not in found_teams:
                 errors.append({"field": f"{field}.id", "message": f"team {t.id} does not exist"})
     if errors:
-        raise _invalid(errors)
+        raise invalid(errors)
 
 
 async def get_policy(*, session: AsyncSession, policy_id: UUID) -> EscalationPolicy:
@@ -142,7 +131,7 @@ async def create_policy(
     """Create an escalation policy; a taken name is a 409."""
     await _check_levels(session, policy_in.levels, settings)
     if await name_taken(session, EscalationPolicy, policy_in.name, None):
-        raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
+        raise Conflict(f"an escalation policy named {policy_in.name!r} already exists")
     policy = EscalationPolicy(
         name=policy_in.name,
         description=policy_in.description,
@@ -177,13 +166,13 @@ async def update_policy(
     changes = policy_in.model_dump(exclude_unset=True)
     nulls = [f for f in ("name", "repeat", "levels") if f in changes and changes[f] is None]
     if nulls:
-        raise _invalid([{"field": f, "message": "cannot be null"} for f in nulls])
+        raise invalid([{"field": f, "message": "cannot be null"} for f in nulls])
     if policy_in.levels is not None:
         await _check_levels(session, policy_in.levels, settings)
         policy.levels = levels_to_json(policy_in.levels)
     if policy_in.name is not None:
         if await name_taken(session, EscalationPolicy, policy_in.name, policy.id):
-            raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
+            raise Conflict(f"an escalation policy named {policy_in.name!r} already exists")
         policy.name = policy_in.name
     if "description" in changes:
         policy.description = policy_in.description
@@ -205,20 +194,8 @@ async def update_policy(
 
 
 async def delete_policy(*, session: AsyncSession, policy_id: UUID, actor: Actor) -> None:
-    """Delete a policy that no service uses."""
+    """Delete a policy (`app.references` first refuses one a service uses)."""
     policy = await get_policy(session=session, policy_id=policy_id)
-    services = (
-        await session.scalars(
-            select(Service.name)
-            .where(Service.escalation_policy_id == policy_id)
-            .order_by(Service.name)
-        )
-    ).all()
-    if services:
-        raise conflict(
-            f"the escalation policy is used by services: {', '.join(services)}",
-            services=list(services),
-        )
     before = policy_public(policy)
     await session.delete(policy)
     try:
@@ -226,7 +203,7 @@ async def delete_policy(*, session: AsyncSession, policy_id: UUID, actor: Actor)
     except IntegrityError as exc:
         # A service adopted the policy after our check; the foreign key refused the delete.
         await session.rollback()
-        raise conflict("the escalation policy is used by a service") from exc
+        raise Conflict("the escalation policy is used by a service") from exc
     await audit.record(
         session=session,
         actor=actor,

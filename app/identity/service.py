@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Problem, conflict, not_found
+from app.errors import Conflict, Invalid, not_found
 from app.identity.models import (
     ApiToken,
     ApiTokenCreate,
@@ -96,7 +96,7 @@ async def list_users(
 async def create_user(*, session: AsyncSession, user_in: UserCreate, actor: Actor) -> User:
     """Create a user; a taken e-mail address is a 409."""
     if await get_user_by_email(session=session, email=user_in.email):
-        raise conflict(f"a user with email {user_in.email} already exists")
+        raise Conflict(f"a user with email {user_in.email} already exists")
     user = User(
         name=user_in.name,
         email=user_in.email,
@@ -132,15 +132,12 @@ async def update_user(
     if "email" in changes and changes["email"] != user.email:
         other = await get_user_by_email(session=session, email=changes["email"])
         if other is not None and other.id != user.id:
-            raise conflict(f"a user with email {changes['email']} already exists")
+            raise Conflict(f"a user with email {changes['email']} already exists")
     password = changes.pop("password", None)
     for field, value in changes.items():
         if value is None and field not in _NULLABLE_USER_FIELDS:
-            raise Problem(
-                422,
-                "Invalid request",
+            raise Invalid(
                 f"{field} cannot be null",
-                type_="/problems/validation",
                 errors=[{"field": field, "message": "cannot be null"}],
             )
         setattr(user, field, value)
@@ -162,31 +159,8 @@ async def update_user(
 
 
 async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> None:
-    """Delete a user and their tokens; refuse while a policy or a schedule needs them."""
-    from app.escalation.models import EscalationPolicy
-
+    """Delete a user and their tokens (`app.references` first refuses one still needed)."""
     user = await get_user(session=session, user_id=user_id)
-    # Containment (`@>`) uses the GIN index on levels instead of loading every policy.
-    target = [{"targets": [{"type": "user", "id": str(user_id)}]}]
-    policies = (
-        await session.scalars(
-            select(EscalationPolicy.name)
-            .where(EscalationPolicy.levels.contains(target))
-            .order_by(EscalationPolicy.name)
-        )
-    ).all()
-    if policies:
-        raise conflict(
-            "remove the user from escalation policies first: " + ", ".join(policies),
-            escalation_policies=list(policies),
-        )
-    schedules = await _schedules_of(session, user_id)
-    if schedules:
-        raise conflict(
-            "remove the user from schedule layers and upcoming overrides first: "
-            + ", ".join(schedules),
-            schedules=schedules,
-        )
     before = user_public(user)
     await session.delete(user)
     await session.flush()
@@ -198,22 +172,6 @@ async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> 
         entity_id=user_id,
         before=before,
     )
-
-
-async def _schedules_of(session: AsyncSession, user_id: UUID) -> list[str]:
-    """Return the names of schedules whose layers rotate the user or that they will cover."""
-    from app.schedules.models import Schedule, ScheduleOverride
-
-    # Past overrides do not hold a user back: they go with the user (the audit log keeps them).
-    covering = select(ScheduleOverride.schedule_id).where(
-        ScheduleOverride.user_id == user_id, ScheduleOverride.end_at > utcnow()
-    )
-    rows = await session.scalars(
-        select(Schedule.name)
-        .where(Schedule.layers.contains([{"users": [str(user_id)]}]) | Schedule.id.in_(covering))
-        .order_by(Schedule.name)
-    )
-    return list(rows.all())
 
 
 # --- teams ----------------------------------------------------------------------------------
@@ -260,22 +218,14 @@ async def list_teams(
 async def _check_members(session: AsyncSession, members: Sequence[TeamMemberIn]) -> None:
     ids = [m.user_id for m in members]
     if len(set(ids)) != len(ids):
-        raise Problem(
-            422,
-            "Invalid request",
-            "a user is listed twice in members",
-            type_="/problems/validation",
-        )
+        raise Invalid("a user is listed twice in members")
     if not ids:
         return
     found = set((await session.scalars(select(User.id).where(User.id.in_(ids)))).all())  # type: ignore[attr-defined]
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        raise Problem(
-            422,
-            "Invalid request",
+        raise Invalid(
             f"unknown users: {', '.join(missing)}",
-            type_="/problems/validation",
             errors=[
                 {"field": "members.user_id", "message": f"user {m} does not exist"} for m in missing
             ],
@@ -286,7 +236,7 @@ async def create_team(*, session: AsyncSession, team_in: TeamCreate, actor: Acto
     """Create a team with its members."""
     await _check_members(session, team_in.members)
     if await name_taken(session, Team, team_in.name, None):
-        raise conflict(f"a team named {team_in.name!r} already exists")
+        raise Conflict(f"a team named {team_in.name!r} already exists")
     team = Team(
         name=team_in.name,
         description=team_in.description,
@@ -320,9 +270,9 @@ async def update_team(
     if changes.get("name") is not None and await name_taken(
         session, Team, changes["name"], team.id
     ):
-        raise conflict(f"a team named {changes['name']!r} already exists")
+        raise Conflict(f"a team named {changes['name']!r} already exists")
     if "name" in changes and changes["name"] is None:
-        raise Problem(422, "Invalid request", "name cannot be null", type_="/problems/validation")
+        raise Invalid("name cannot be null")
     if "name" in changes:
         team.name = changes["name"]
     if "description" in changes:
@@ -349,31 +299,8 @@ async def update_team(
 
 
 async def delete_team(*, session: AsyncSession, team_id: UUID, actor: Actor) -> None:
-    """Delete a team and its memberships; refuse while a service or policy refers to it."""
-    from app.catalog.models import Service
-    from app.escalation.models import EscalationPolicy
-
+    """Delete a team and its memberships (`app.references` first refuses one referred to)."""
     team = await get_team(session=session, team_id=team_id)
-    services = (
-        await session.scalars(
-            select(Service.name).where(Service.team_id == team_id).order_by(Service.name)
-        )
-    ).all()
-    target = [{"targets": [{"type": "team", "id": str(team_id)}]}]
-    policies = (
-        await session.scalars(
-            select(EscalationPolicy.name)
-            .where(EscalationPolicy.levels.contains(target))
-            .order_by(EscalationPolicy.name)
-        )
-    ).all()
-    if services or policies:
-        named = [f"service {n}" for n in services] + [f"escalation policy {n}" for n in policies]
-        raise conflict(
-            "the team is still referred to by " + ", ".join(named),
-            services=list(services),
-            escalation_policies=list(policies),
-        )
     before = await team_public(session=session, team=team)
     await session.delete(team)
     await session.flush()

@@ -7,7 +7,7 @@ import base64
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import func, or_, select
@@ -16,11 +16,12 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from app.catalog.models import Service
 from app.config import Settings
 from app.db import SessionMaker
-from app.errors import Problem, conflict, not_found
+from app.errors import ActionFailed, Busy, Conflict, DomainError, Invalid, Unavailable, not_found
 from app.incidents.models import (
     Alert,
     Incident,
@@ -29,7 +30,14 @@ from app.incidents.models import (
     TimelineEvent,
 )
 from app.temporal import workflow_url
-from workflows.incident_types import INVALID_TRANSITION, ActionIn, AlertIn, IncidentInput
+from workflows.incident import IncidentWorkflow  # for its Update method references only
+from workflows.incident_types import (
+    INVALID_TRANSITION,
+    ActionIn,
+    AlertIn,
+    IncidentInput,
+    IncidentView,
+)
 
 WORKFLOW = "IncidentWorkflow"
 UPDATE_TIMEOUT = timedelta(seconds=15)
@@ -91,12 +99,7 @@ async def signal_alert(
         )
     except RPCError as exc:
         # Never answer "accepted" for an alert Temporal did not durably take.
-        raise Problem(
-            503,
-            "Service unavailable",
-            f"Temporal did not accept the alert: {exc.message}",
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise Unavailable(f"Temporal did not accept the alert: {exc.message}") from exc
     return wid
 
 
@@ -165,49 +168,44 @@ async def wait_for_incident(
 # --- actions ------------------------------------------------------------------------------
 
 
-async def act(*, client: Client, incident: Incident, update: str, arg: ActionIn) -> dict[str, Any]:
+Arg = TypeVar("Arg", bound=ActionIn)
+# An Update of the incident workflow, by method reference: `IncidentWorkflow.acknowledge`.
+IncidentUpdate = UpdateMethodMultiParam[[IncidentWorkflow, Arg], IncidentView]
+
+
+async def act(
+    *, client: Client, incident: Incident, update: IncidentUpdate[Arg], arg: Arg
+) -> dict[str, Any]:
     """Send an Update to the incident's workflow and return its result (the live view)."""
     arg.incident_id = str(incident.id)
-    handle = client.get_workflow_handle(
-        incident.workflow_id, first_execution_run_id=incident.run_id
+    handle = client.get_workflow_handle_for(
+        IncidentWorkflow.run, incident.workflow_id, first_execution_run_id=incident.run_id
     )
     try:
-        result = await asyncio.wait_for(
-            handle.execute_update(update, arg, result_type=dict), UPDATE_TIMEOUT.total_seconds()
+        view = await asyncio.wait_for(
+            handle.execute_update(update, arg), UPDATE_TIMEOUT.total_seconds()
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == INVALID_TRANSITION:
-            raise conflict(cause.message, incident_status=incident.status) from exc
-        raise Problem(
-            422, "Action failed", str(cause or exc), type_="/problems/action-failed"
-        ) from exc
+            raise Conflict(cause.message, incident_status=incident.status) from exc
+        raise ActionFailed(str(cause or exc)) from exc
     except RPCError as exc:
-        raise _rpc_problem(exc, incident) from exc
+        raise _rpc_error(exc) from exc
     except TimeoutError as exc:
-        raise Problem(
-            503,
-            "Service unavailable",
-            "the incident's workflow did not answer in time; no worker may be running",
-            headers={"Retry-After": "5"},
+        raise Unavailable(
+            "the incident's workflow did not answer in time; no worker may be running"
         ) from exc
-    return result  # type: ignore[no-any-return]
+    return view.model_dump(mode="json")
 
 
-def _rpc_problem(exc: RPCError, incident: Incident) -> Problem:
+def _rpc_error(exc: RPCError) -> DomainError:
     if exc.status == RPCStatusCode.NOT_FOUND:
         # The workflow has completed: the incident is resolved (the projection may lag).
-        return conflict("the incident is resolved", incident_status="resolved")
+        return Conflict("the incident is resolved", incident_status="resolved")
     if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
-        return Problem(
-            429,
-            "Too many requests",
-            "too many actions on this incident at once; retry",
-            headers={"Retry-After": "1"},
-        )
-    return Problem(
-        503, "Service unavailable", f"Temporal: {exc.message}", headers={"Retry-After": "5"}
-    )
+        return Busy("too many actions on this incident at once; retry", retry_after=1)
+    return Unavailable(f"Temporal: {exc.message}")
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -234,11 +232,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         created, number = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return datetime.fromisoformat(created), int(number)
     except (ValueError, TypeError) as exc:
-        raise Problem(
-            422,
-            "Invalid request",
+        raise Invalid(
             "cursor is not valid",
-            type_="/problems/validation",
             errors=[{"field": "query.cursor", "message": "not a cursor"}],
         ) from exc
 

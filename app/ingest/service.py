@@ -16,7 +16,7 @@ from app.audit.models import Actor
 from app.catalog import service as catalog
 from app.config import Settings
 from app.db import utcnow
-from app.errors import Problem, conflict, not_found
+from app.errors import Conflict, Invalid, not_found
 from app.ingest.models import (
     KEY_LENGTH,
     Integration,
@@ -219,7 +219,7 @@ async def rotate_secret(
 ) -> SecretRotated:
     """Give a generic integration a new secret; the old one keeps working for `overlap`."""
     if integration.type != IntegrationType.generic:
-        raise conflict("only generic webhook integrations have a signing secret")
+        raise Conflict("only generic webhook integrations have a signing secret")
     before = _audit_view(integration, settings)
     secret = new_secret()
     if overlap > timedelta(0):
@@ -253,7 +253,7 @@ async def delete(
         async with session.begin_nested():
             await session.delete(integration)
     except IntegrityError as exc:  # pragma: no cover - nothing references integrations
-        raise conflict("the integration is still referenced") from exc
+        raise Conflict("the integration is still referenced") from exc
     await audit.record(
         session=session,
         actor=actor,
@@ -264,11 +264,8 @@ async def delete(
     )
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(
         f"{field}: {message}",
-        type_="/problems/validation",
         errors=[{"field": field, "message": message}],
     )

@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse
 
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep, TemporalDep
-from app.errors import Problem
+from app.errors import DomainError
 from app.notify import delivery, inbound, messages
 from app.notify.links import BadLink, LinkClaims, read_link_token
 from app.notify.replies import DIGITS, SMS_HELP, parse_sms
+from app.problems import Problem
 
 router = APIRouter(tags=["notifications"])
 log = structlog.get_logger("pagefree.notify")
@@ -94,8 +95,8 @@ async def twilio_sms(
             action=reply.action,
             via="sms",
         )
-    except Problem as exc:
-        return _twiml(messages.twiml_message(f"#{reply.number}: {exc.detail or exc.title}"))
+    except DomainError as exc:
+        return _twiml(messages.twiml_message(f"#{reply.number}: {exc.detail}"))
     log.info("sms reply", action=reply.action, number=reply.number, user_id=str(user.id))
     return _twiml(messages.twiml_message(f"#{reply.number} is {view['status']}."))
 
@@ -121,8 +122,8 @@ async def twilio_voice(
         view = await inbound.act_as(
             session=session, client=client, incident=found, user_id=user, action=action, via="voice"
         )
-    except Problem as exc:
-        return _twiml(messages.twiml_say(f"{exc.detail or exc.title}. Goodbye."))
+    except DomainError as exc:
+        return _twiml(messages.twiml_say(f"{exc.detail}. Goodbye."))
     return _twiml(messages.twiml_say(f"Incident {found.number} is now {view['status']}. Goodbye."))
 
 

@@ -13,10 +13,10 @@ from app.audit import service as audit
 from app.audit.models import Actor
 from app.config import Settings
 from app.db import utcnow
-from app.errors import Problem, not_found
+from app.errors import Unauthorized, not_found
 from app.identity import service as identity
-from app.schedules import oncall
 from app.schedules import service as schedules
+from app.schedules import shifts
 from app.schedules.ical import AHEAD, PAST, FeedEvent, calendar, shift_uid
 from app.schedules.models import CalendarFeed, CalendarFeedCreated, CalendarFeedPublic
 
@@ -125,12 +125,7 @@ async def _authenticate(
         or feed.schedule_id != schedule_id
         or feed.user_id != user_id
     ):
-        raise Problem(
-            401,
-            "Unauthorized",
-            "the calendar token is unknown or revoked",
-            type_="/problems/unauthorized",
-        )
+        raise Unauthorized("the calendar token is unknown or revoked")
 
 
 async def schedule_calendar(
@@ -140,7 +135,7 @@ async def schedule_calendar(
     await _authenticate(session, token, schedule_id=schedule_id, user_id=None)
     now = now or utcnow()
     schedule = await schedules.get_schedule(session=session, schedule_id=schedule_id)
-    rendered = await oncall.schedule_shifts(
+    rendered = await shifts.schedule_shifts(
         session=session, schedule=schedule, since=now - PAST, until=now + AHEAD
     )
     events = [
@@ -163,7 +158,7 @@ async def user_calendar(
     await _authenticate(session, token, schedule_id=None, user_id=user_id)
     now = now or utcnow()
     user = await identity.get_user(session=session, user_id=user_id)
-    found = await oncall.user_shifts(
+    found = await shifts.user_shifts(
         session=session, user_id=user_id, since=now - PAST, until=now + AHEAD
     )
     events = [

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Problem, conflict, not_found
-from app.escalation.models import EscalationPolicy
+from app.errors import Conflict, Invalid, not_found
 from app.identity.models import User
 from app.schedules import overrides as override_ops
 from app.schedules.convert import instant_of, invalid, layer_to_json, schedule_public, spec_of
@@ -105,7 +104,7 @@ async def _check_layers(session: AsyncSession, layers: list[LayerIn], tz_name: s
                 )
         try:
             instant_of(layer.start, tz, f"layers.{i}.start")
-        except Problem as exc:
+        except Invalid as exc:
             errors.extend(exc.errors or [])
         if layer.handoff_rrule:
             start = layer.start if layer.start.tzinfo is None else layer.start.astimezone(tz)
@@ -123,7 +122,7 @@ async def create_schedule(
     """Create a schedule with its layers (and overrides); a taken name is a 409."""
     await _check_layers(session, schedule_in.layers, schedule_in.timezone)
     if await name_taken(session, Schedule, schedule_in.name, None):
-        raise conflict(f"a schedule named {schedule_in.name!r} already exists")
+        raise Conflict(f"a schedule named {schedule_in.name!r} already exists")
     tz = zone(schedule_in.timezone)
     schedule = Schedule(
         name=schedule_in.name,
@@ -168,7 +167,7 @@ async def update_schedule(
         await _check_layers(session, schedule_in.layers, tz_name)
     if schedule_in.name is not None:
         if await name_taken(session, Schedule, schedule_in.name, schedule.id):
-            raise conflict(f"a schedule named {schedule_in.name!r} already exists")
+            raise Conflict(f"a schedule named {schedule_in.name!r} already exists")
         schedule.name = schedule_in.name
     if "description" in changes:
         schedule.description = schedule_in.description
@@ -197,21 +196,8 @@ async def update_schedule(
 
 
 async def delete_schedule(*, session: AsyncSession, schedule_id: UUID, actor: Actor) -> None:
-    """Delete a schedule with its overrides, swaps and feeds; refuse while a policy pages it."""
+    """Delete a schedule with its overrides, swaps and feeds (`app.references` checks policies)."""
     schedule = await get_schedule(session=session, schedule_id=schedule_id, for_update=True)
-    target = [{"targets": [{"type": "schedule", "id": str(schedule_id)}]}]
-    policies = (
-        await session.scalars(
-            select(EscalationPolicy.name)
-            .where(EscalationPolicy.levels.contains(target))
-            .order_by(EscalationPolicy.name)
-        )
-    ).all()
-    if policies:
-        raise conflict(
-            "the schedule is used by escalation policies: " + ", ".join(policies),
-            escalation_policies=list(policies),
-        )
     before = await public(session=session, schedule=schedule)
     await session.delete(schedule)
     await session.flush()

@@ -19,8 +19,8 @@ from app.audit.models import Actor
 from app.config import Settings
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
-from app.errors import Problem
 from app.identity.models import Role, User
+from app.problems import Problem
 from app.web.models import WebSession
 
 SESSION_COOKIE = "pf_session"

@@ -15,8 +15,8 @@ from app.audit import service as audit
 from app.audit.models import Actor
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
-from app.errors import Problem
 from app.identity import service as identity
+from app.problems import Problem
 from app.web import auth
 from app.web.render import WebRoute, error_page, see_other
 

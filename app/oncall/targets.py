@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.identity.models import TeamMember, User
-from app.schedules import oncall
+from app.oncall.current import who
 from app.schedules.models import Schedule
 from workflows.incident_types import Target
 
@@ -59,7 +59,7 @@ async def resolve(*, session: AsyncSession, targets: list[Target], at: datetime)
                 out.unresolved.append(f"schedule {target.id} no longer exists")
                 continue
             # Whoever is on call at the instant the level fires, not when the incident opened.
-            found = await oncall.who(session=session, schedule=schedule, at=at)
+            found = await who(session=session, schedule=schedule, at=at)
             if not found.users:
                 out.unresolved.append(f"schedule {schedule.name} has nobody on call")
             for user in found.users:
