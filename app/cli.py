@@ -151,7 +151,7 @@ class _Child:
 
     def stop(self) -> None:
         if self.proc is not None:
-            devstack.stop_process(self.proc)  # type: ignore[arg-type]
+            devstack.stop_process(self.proc)
 
 
 def _wait_ready(url: str, timeout: float) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alembic.config import Config
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -49,9 +50,8 @@ async def session_scope(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSessio
             raise
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str) -> Config:
     """Return the Alembic configuration for `url`."""
-    from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))

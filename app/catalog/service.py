@@ -80,7 +80,7 @@ async def get_service(*, session: AsyncSession, service_id: UUID) -> Service:
 
 async def get_by_routing_key(*, session: AsyncSession, routing_key: str) -> Service | None:
     """Return the service with this routing key, or None."""
-    return await session.scalar(select(Service).where(Service.routing_key == routing_key))
+    return await session.scalar(select(Service).where(col(Service.routing_key) == routing_key))
 
 
 async def list_services(
@@ -95,14 +95,14 @@ async def list_services(
     """Return a page of services ordered by name, and the total count."""
     query = select(Service)
     if team_id is not None:
-        query = query.where(Service.team_id == team_id)
+        query = query.where(col(Service.team_id) == team_id)
     if status is not None:
-        query = query.where(Service.status == status.value)
+        query = query.where(col(Service.status) == status.value)
     if q:
-        query = query.where(func.lower(Service.name).contains(q.lower(), autoescape=True))
+        query = query.where(func.lower(col(Service.name)).contains(q.lower(), autoescape=True))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Service.name, Service.id).limit(limit).offset(offset)
+        query.order_by(col(Service.name), col(Service.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -131,7 +131,7 @@ async def _free_routing_key(session: AsyncSession, name: str) -> str:
     taken = set(
         (
             await session.scalars(
-                select(Service.routing_key).where(
+                select(col(Service.routing_key)).where(
                     col(Service.routing_key).startswith(stem, autoescape=True)
                 )
             )

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -62,12 +63,12 @@ async def _check_levels(
     users = wanted[TargetType.user]
     teams = wanted[TargetType.team]
     found_users = (
-        set((await session.scalars(select(User.id).where(User.id.in_(users)))).all())
+        set((await session.scalars(select(col(User.id)).where(col(User.id).in_(users)))).all())
         if users
         else set()
     )
     found_teams = (
-        set((await session.scalars(select(Team.id).where(Team.id.in_(teams)))).all())
+        set((await session.scalars(select(col(Team.id)).where(col(Team.id).in_(teams)))).all())
         if teams
         else set()
     )
@@ -77,7 +78,9 @@ async def _check_levels(
         set(
             (
                 await session.scalars(
-                    select(Schedule.id).where(Schedule.id.in_(schedules)).with_for_update(read=True)
+                    select(col(Schedule.id))
+                    .where(col(Schedule.id).in_(schedules))
+                    .with_for_update(read=True)
                 )
             ).all()
         )
@@ -113,10 +116,14 @@ async def list_policies(
     """Return a page of policies ordered by name, and the total count."""
     query = select(EscalationPolicy)
     if q:
-        query = query.where(func.lower(EscalationPolicy.name).contains(q.lower(), autoescape=True))
+        query = query.where(
+            func.lower(col(EscalationPolicy.name)).contains(q.lower(), autoescape=True)
+        )
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(EscalationPolicy.name, EscalationPolicy.id).limit(limit).offset(offset)
+        query.order_by(col(EscalationPolicy.name), col(EscalationPolicy.id))
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows.all()), int(total or 0)
 

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -77,7 +78,7 @@ async def get_user(*, session: AsyncSession, user_id: UUID) -> User:
 
 async def get_user_by_email(*, session: AsyncSession, email: str) -> User | None:
     """Return the user with this e-mail address, case-insensitively."""
-    return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    return await session.scalar(select(User).where(func.lower(col(User.email)) == email.lower()))
 
 
 async def list_users(
@@ -87,9 +88,13 @@ async def list_users(
     query = select(User)
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(func.lower(User.name).like(like) | func.lower(User.email).like(like))
+        query = query.where(
+            func.lower(col(User.name)).like(like) | func.lower(col(User.email)).like(like)
+        )
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(User.name, User.id).limit(limit).offset(offset))
+    rows = await session.scalars(
+        query.order_by(col(User.name), col(User.id)).limit(limit).offset(offset)
+    )
     return list(rows.all()), int(total or 0)
 
 
@@ -179,7 +184,9 @@ async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> 
 
 async def _members(session: AsyncSession, team_id: UUID) -> list[TeamMemberIn]:
     rows = await session.scalars(
-        select(TeamMember).where(TeamMember.team_id == team_id).order_by(TeamMember.user_id)
+        select(TeamMember)
+        .where(col(TeamMember.team_id) == team_id)
+        .order_by(col(TeamMember.user_id))
     )
     return [TeamMemberIn(user_id=m.user_id, role=m.role) for m in rows.all()]
 
@@ -210,7 +217,7 @@ async def list_teams(
     """Return a page of teams ordered by name, and the total count."""
     total = await session.scalar(select(func.count()).select_from(Team))
     rows = await session.scalars(
-        select(Team).order_by(Team.name, Team.id).limit(limit).offset(offset)
+        select(Team).order_by(col(Team.name), col(Team.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -221,7 +228,7 @@ async def _check_members(session: AsyncSession, members: Sequence[TeamMemberIn])
         raise Invalid("a user is listed twice in members")
     if not ids:
         return
-    found = set((await session.scalars(select(User.id).where(User.id.in_(ids)))).all())  # type: ignore[attr-defined]
+    found = set((await session.scalars(select(col(User.id)).where(col(User.id).in_(ids)))).all())
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise Invalid(
@@ -281,7 +288,7 @@ async def update_team(
         team.slack_channel_id = changes["slack_channel_id"]
     if team_in.members is not None:
         await _check_members(session, team_in.members)
-        await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[arg-type]
+        await session.execute(delete(TeamMember).where(col(TeamMember.team_id) == team.id))
         for m in team_in.members:
             session.add(TeamMember(team_id=team.id, user_id=m.user_id, role=m.role))
     await flush_unique(session, "a team with these unique fields already exists")
@@ -316,7 +323,9 @@ async def delete_team(*, session: AsyncSession, team_id: UUID, actor: Actor) -> 
 
 async def team_member_ids(*, session: AsyncSession, team_id: UUID) -> list[UUID]:
     """Return the user ids of a team's members."""
-    rows = await session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team_id))
+    rows = await session.scalars(
+        select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == team_id)
+    )
     return list(rows.all())
 
 
@@ -352,7 +361,9 @@ async def create_token(
 async def list_tokens(*, session: AsyncSession, user_id: UUID) -> list[ApiToken]:
     """Return a user's tokens (without secrets), newest first."""
     rows = await session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())  # type: ignore[union-attr]
+        select(ApiToken)
+        .where(col(ApiToken.user_id) == user_id)
+        .order_by(col(ApiToken.created_at).desc())
     )
     return list(rows.all())
 
@@ -382,7 +393,9 @@ async def authenticate_token(
 ) -> User | None:
     """Return the user a bearer token belongs to, or None if unknown, expired or revoked."""
     now = now or utcnow()
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = await session.scalar(
+        select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token))
+    )
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= now:

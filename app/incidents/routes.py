@@ -118,7 +118,7 @@ async def open_incident(
     alert = AlertIn(
         id=alert_id,
         summary=body.title,
-        severity=body.severity,  # type: ignore[arg-type]
+        severity=body.severity,
         dedup_key=body.dedup_key or f"manual-{alert_id}",
         details=body.details,
         received_at=datetime.now().astimezone(),

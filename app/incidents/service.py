@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -156,8 +157,8 @@ async def wait_for_incident(
         async with sessionmaker() as session:
             found = await session.scalar(
                 select(Incident)
-                .where(Incident.workflow_id == workflow_id, Incident.created_at >= since)
-                .order_by(Incident.created_at.desc())
+                .where(col(Incident.workflow_id) == workflow_id, col(Incident.created_at) >= since)
+                .order_by(col(Incident.created_at).desc())
                 .limit(1)
             )
         if found is not None or asyncio.get_running_loop().time() > deadline:
@@ -253,33 +254,38 @@ async def list_incidents(
     """Return a page of incidents, newest first, and the cursor of the next page."""
     query = select(Incident)
     if status:
-        query = query.where(Incident.status.in_(status))
+        query = query.where(col(Incident.status).in_(status))
     if service_id:
-        query = query.where(Incident.service_id == service_id)
+        query = query.where(col(Incident.service_id) == service_id)
     if service_ids is not None:
-        query = query.where(Incident.service_id.in_(service_ids))
+        query = query.where(col(Incident.service_id).in_(service_ids))
     if assigned_to:
-        query = query.where(Incident.assigned_to.contains([assigned_to]))
+        query = query.where(col(Incident.assigned_to).contains([assigned_to]))
     if since:
-        query = query.where(Incident.created_at >= since)
+        query = query.where(col(Incident.created_at) >= since)
     if q:
         like = f"%{q}%"
-        conds = [Incident.title.ilike(like), Incident.dedup_key.ilike(like)]
+        conds: list[ColumnElement[bool]] = [
+            col(Incident.title).ilike(like),
+            col(Incident.dedup_key).ilike(like),
+        ]
         if q.lstrip("#").isdigit():
-            conds.append(Incident.number == int(q.lstrip("#")))
+            conds.append(col(Incident.number) == int(q.lstrip("#")))
         query = query.where(or_(*conds))
     if cursor:
         created, number = _decode_cursor(cursor)
         query = query.where(
             or_(
-                Incident.created_at < created,
-                (Incident.created_at == created) & (Incident.number < number),
+                col(Incident.created_at) < created,
+                (col(Incident.created_at) == created) & (col(Incident.number) < number),
             )
         )
     rows = list(
         (
             await session.scalars(
-                query.order_by(Incident.created_at.desc(), Incident.number.desc()).limit(limit + 1)
+                query.order_by(col(Incident.created_at).desc(), col(Incident.number).desc()).limit(
+                    limit + 1
+                )
             )
         ).all()
     )
@@ -294,14 +300,14 @@ async def count_by_status(
     assigned_to: UUID | None = None,
 ) -> dict[str, int]:
     """Return how many open incidents there are per status (triggered, acknowledged)."""
-    query = select(Incident.status, func.count()).where(
-        Incident.status.in_(["triggered", "acknowledged"])
+    query = select(col(Incident.status), func.count()).where(
+        col(Incident.status).in_(["triggered", "acknowledged"])
     )
     if service_ids is not None:
-        query = query.where(Incident.service_id.in_(service_ids))
+        query = query.where(col(Incident.service_id).in_(service_ids))
     if assigned_to:
-        query = query.where(Incident.assigned_to.contains([assigned_to]))
-    rows = await session.execute(query.group_by(Incident.status))
+        query = query.where(col(Incident.assigned_to).contains([assigned_to]))
+    rows = await session.execute(query.group_by(col(Incident.status)))
     counts = {"triggered": 0, "acknowledged": 0}
     counts.update({status: int(n) for status, n in rows.all()})
     return counts
@@ -311,7 +317,9 @@ async def alerts(*, session: AsyncSession, incident_id: UUID) -> list[Alert]:
     """Return an incident's alerts, oldest first."""
     await get(session=session, incident_id=incident_id)
     rows = await session.scalars(
-        select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.received_at, Alert.id)
+        select(Alert)
+        .where(col(Alert.incident_id) == incident_id)
+        .order_by(col(Alert.received_at), col(Alert.id))
     )
     return list(rows.all())
 
@@ -321,8 +329,8 @@ async def timeline(*, session: AsyncSession, incident_id: UUID) -> list[Timeline
     await get(session=session, incident_id=incident_id)
     rows = await session.scalars(
         select(TimelineEvent)
-        .where(TimelineEvent.incident_id == incident_id)
-        .order_by(TimelineEvent.at, TimelineEvent.position, TimelineEvent.seq)
+        .where(col(TimelineEvent.incident_id) == incident_id)
+        .order_by(col(TimelineEvent.at), col(TimelineEvent.position), col(TimelineEvent.seq))
     )
     return list(rows.all())
 
@@ -331,9 +339,9 @@ async def notifications(
     *, session: AsyncSession, incident_id: UUID | None, user_id: UUID | None, limit: int = 200
 ) -> list[Notification]:
     """Return delivery-log rows, newest first."""
-    query = select(Notification).order_by(Notification.created_at.desc()).limit(limit)
+    query = select(Notification).order_by(col(Notification.created_at).desc()).limit(limit)
     if incident_id:
-        query = query.where(Notification.incident_id == incident_id)
+        query = query.where(col(Notification.incident_id) == incident_id)
     if user_id:
-        query = query.where(Notification.user_id == user_id)
+        query = query.where(col(Notification.user_id) == user_id)
     return list((await session.scalars(query)).all())

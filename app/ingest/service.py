@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -107,14 +108,14 @@ async def list_integrations(
     """Return a page of integrations ordered by name, and the total count."""
     query = select(Integration)
     if service_id is not None:
-        query = query.where(Integration.service_id == service_id)
+        query = query.where(col(Integration.service_id) == service_id)
     if scope == "organisation":
-        query = query.where(Integration.service_id.is_(None))
+        query = query.where(col(Integration.service_id).is_(None))
     elif scope == "service":
-        query = query.where(Integration.service_id.is_not(None))
+        query = query.where(col(Integration.service_id).is_not(None))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Integration.name, Integration.id).limit(limit).offset(offset)
+        query.order_by(col(Integration.name), col(Integration.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 

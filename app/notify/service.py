@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -61,8 +62,8 @@ async def list_methods(*, session: AsyncSession, user_id: UUID) -> list[ContactM
     await identity.get_user(session=session, user_id=user_id)
     rows = await session.scalars(
         select(ContactMethod)
-        .where(ContactMethod.user_id == user_id)
-        .order_by(ContactMethod.created_at, ContactMethod.id)
+        .where(col(ContactMethod.user_id) == user_id)
+        .order_by(col(ContactMethod.created_at), col(ContactMethod.id))
     )
     return list(rows.all())
 
@@ -230,8 +231,12 @@ async def list_rules(*, session: AsyncSession, user_id: UUID) -> list[Notificati
     await identity.get_user(session=session, user_id=user_id)
     rows = await session.scalars(
         select(NotificationRule)
-        .where(NotificationRule.user_id == user_id)
-        .order_by(NotificationRule.urgency, NotificationRule.delay_seconds, NotificationRule.id)
+        .where(col(NotificationRule.user_id) == user_id)
+        .order_by(
+            col(NotificationRule.urgency),
+            col(NotificationRule.delay_seconds),
+            col(NotificationRule.id),
+        )
     )
     return list(rows.all())
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import DomainError
+from app.incidents.models import Incident
 from app.notify import delivery, inbound, messages
 from app.notify.links import BadLink, LinkClaims, read_link_token
 from app.notify.replies import DIGITS, SMS_HELP, parse_sms
@@ -115,7 +116,7 @@ async def twilio_voice(
     action = DIGITS.get(form.get("Digits", ""))
     if action is None:
         return _twiml(messages.twiml_say("Unknown key. Goodbye."))
-    found = await session.get(inbound.Incident, incident)
+    found = await session.get(Incident, incident)
     if found is None:
         return _twiml(messages.twiml_say("This incident no longer exists. Goodbye."))
     try:
@@ -191,7 +192,7 @@ async def action_link_act(
         action=claims.action,
     ):
         raise Problem(409, "Conflict", "this link was used already", type_="/problems/link-used")
-    incident = await session.get(inbound.Incident, incident_id)
+    incident = await session.get(Incident, incident_id)
     if incident is None:
         raise Problem(404, "Not found", "the incident does not exist", type_="/problems/not-found")
     view = await inbound.act_as(

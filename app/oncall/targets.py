@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.identity.models import TeamMember, User
 from app.oncall.current import who
@@ -44,9 +45,9 @@ async def resolve(*, session: AsyncSession, targets: list[Target], at: datetime)
             members = (
                 await session.scalars(
                     select(User)
-                    .join(TeamMember, TeamMember.user_id == User.id)  # type: ignore[arg-type]
-                    .where(TeamMember.team_id == UUID(target.id))
-                    .order_by(User.name, User.id)
+                    .join(TeamMember, col(TeamMember.user_id) == col(User.id))
+                    .where(col(TeamMember.team_id) == UUID(target.id))
+                    .order_by(col(User.name), col(User.id))
                 )
             ).all()
             if not members:

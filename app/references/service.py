@@ -12,6 +12,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit.models import Actor
 from app.catalog.models import Service
@@ -28,9 +29,9 @@ async def _policies_paging(session: AsyncSession, target_type: str, target_id: U
     # Containment (`@>`) uses the GIN index on levels instead of loading every policy.
     target = [{"targets": [{"type": target_type, "id": str(target_id)}]}]
     rows = await session.scalars(
-        select(EscalationPolicy.name)
-        .where(EscalationPolicy.levels.contains(target))
-        .order_by(EscalationPolicy.name)
+        select(col(EscalationPolicy.name))
+        .where(col(EscalationPolicy.levels).contains(target))
+        .order_by(col(EscalationPolicy.name))
     )
     return list(rows.all())
 
@@ -38,13 +39,16 @@ async def _policies_paging(session: AsyncSession, target_type: str, target_id: U
 async def _schedules_rotating(session: AsyncSession, user_id: UUID) -> list[str]:
     """Return the names of schedules whose layers rotate the user or that they will cover."""
     # Past overrides do not hold a user back: they go with the user (the audit log keeps them).
-    covering = select(ScheduleOverride.schedule_id).where(
-        ScheduleOverride.user_id == user_id, ScheduleOverride.end_at > utcnow()
+    covering = select(col(ScheduleOverride.schedule_id)).where(
+        col(ScheduleOverride.user_id) == user_id, col(ScheduleOverride.end_at) > utcnow()
     )
     rows = await session.scalars(
-        select(Schedule.name)
-        .where(Schedule.layers.contains([{"users": [str(user_id)]}]) | Schedule.id.in_(covering))
-        .order_by(Schedule.name)
+        select(col(Schedule.name))
+        .where(
+            col(Schedule.layers).contains([{"users": [str(user_id)]}])
+            | col(Schedule.id).in_(covering)
+        )
+        .order_by(col(Schedule.name))
     )
     return list(rows.all())
 
@@ -74,7 +78,9 @@ async def delete_team(*, session: AsyncSession, team_id: UUID, actor: Actor) -> 
     services = list(
         (
             await session.scalars(
-                select(Service.name).where(Service.team_id == team_id).order_by(Service.name)
+                select(col(Service.name))
+                .where(col(Service.team_id) == team_id)
+                .order_by(col(Service.name))
             )
         ).all()
     )
@@ -109,9 +115,9 @@ async def delete_policy(*, session: AsyncSession, policy_id: UUID, actor: Actor)
     services = list(
         (
             await session.scalars(
-                select(Service.name)
-                .where(Service.escalation_policy_id == policy_id)
-                .order_by(Service.name)
+                select(col(Service.name))
+                .where(col(Service.escalation_policy_id) == policy_id)
+                .order_by(col(Service.name))
             )
         ).all()
     )

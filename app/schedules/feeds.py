@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -79,11 +80,11 @@ async def list_feeds(
     *, session: AsyncSession, schedule_id: UUID | None = None, user_id: UUID | None = None
 ) -> list[CalendarFeed]:
     """Return the feeds of a schedule or of a user, newest first."""
-    query = select(CalendarFeed).order_by(CalendarFeed.created_at.desc())
+    query = select(CalendarFeed).order_by(col(CalendarFeed.created_at).desc())
     if schedule_id is not None:
-        query = query.where(CalendarFeed.schedule_id == schedule_id)
+        query = query.where(col(CalendarFeed.schedule_id) == schedule_id)
     if user_id is not None:
-        query = query.where(CalendarFeed.user_id == user_id)
+        query = query.where(col(CalendarFeed.user_id) == user_id)
     return list((await session.scalars(query)).all())
 
 
@@ -117,7 +118,7 @@ async def _authenticate(
     session: AsyncSession, token: str, *, schedule_id: UUID | None, user_id: UUID | None
 ) -> None:
     feed = await session.scalar(
-        select(CalendarFeed).where(CalendarFeed.token_hash == identity.hash_token(token))
+        select(CalendarFeed).where(col(CalendarFeed.token_hash) == identity.hash_token(token))
     )
     if (
         feed is None

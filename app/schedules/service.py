@@ -8,14 +8,15 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Conflict, Invalid, not_found
+from app.errors import Conflict, Invalid, invalid, not_found
 from app.identity.models import User
 from app.schedules import overrides as override_ops
-from app.schedules.convert import instant_of, invalid, layer_to_json, schedule_public, spec_of
+from app.schedules.convert import instant_of, layer_to_json, schedule_public, spec_of
 from app.schedules.handoffs import InvalidRule, compile_rule
 from app.schedules.localtime import zone
 from app.schedules.models import (
@@ -34,7 +35,7 @@ async def get_schedule(
     *, session: AsyncSession, schedule_id: UUID, for_update: bool = False
 ) -> Schedule:
     """Return the schedule or raise 404; `for_update` locks it until the transaction ends."""
-    query = select(Schedule).where(Schedule.id == schedule_id)
+    query = select(Schedule).where(col(Schedule.id) == schedule_id)
     schedule = await session.scalar(query.with_for_update() if for_update else query)
     if schedule is None:
         raise not_found("schedule", schedule_id)
@@ -47,10 +48,10 @@ async def list_schedules(
     """Return a page of schedules ordered by name, and the total count."""
     query = select(Schedule)
     if q:
-        query = query.where(func.lower(Schedule.name).contains(q.lower(), autoescape=True))
+        query = query.where(func.lower(col(Schedule.name)).contains(q.lower(), autoescape=True))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Schedule.name, Schedule.id).limit(limit).offset(offset)
+        query.order_by(col(Schedule.name), col(Schedule.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -62,13 +63,13 @@ async def public(
     now = now or utcnow()
     overrides = await session.scalars(
         select(ScheduleOverride)
-        .where(ScheduleOverride.schedule_id == schedule.id, ScheduleOverride.end_at > now)
-        .order_by(ScheduleOverride.start_at)
+        .where(col(ScheduleOverride.schedule_id) == schedule.id, col(ScheduleOverride.end_at) > now)
+        .order_by(col(ScheduleOverride.start_at))
     )
     swaps = await session.scalars(
         select(ScheduleSwap)
-        .where(ScheduleSwap.schedule_id == schedule.id)
-        .order_by(ScheduleSwap.start_at)
+        .where(col(ScheduleSwap.schedule_id) == schedule.id)
+        .order_by(col(ScheduleSwap.start_at))
     )
     return schedule_public(schedule, list(overrides.all()), list(swaps.all()))
 
@@ -79,13 +80,13 @@ async def load_spec(
     """Return the schedule as the resolver's value, with the overrides that touch the range."""
     overrides = await session.scalars(
         select(ScheduleOverride).where(
-            ScheduleOverride.schedule_id == schedule.id,
-            ScheduleOverride.start_at < until,
-            ScheduleOverride.end_at > since,
+            col(ScheduleOverride.schedule_id) == schedule.id,
+            col(ScheduleOverride.start_at) < until,
+            col(ScheduleOverride.end_at) > since,
         )
     )
     swaps = await session.scalars(
-        select(ScheduleSwap).where(ScheduleSwap.schedule_id == schedule.id)
+        select(ScheduleSwap).where(col(ScheduleSwap.schedule_id) == schedule.id)
     )
     return spec_of(schedule, list(overrides.all()), list(swaps.all()))
 
@@ -94,7 +95,7 @@ async def _check_layers(session: AsyncSession, layers: list[LayerIn], tz_name: s
     """Refuse unknown users and hand-off rules that fail from the layer's real start."""
     errors: list[dict[str, Any]] = []
     wanted = {u for layer in layers for u in layer.users}
-    found = set((await session.scalars(select(User.id).where(User.id.in_(wanted)))).all())
+    found = set((await session.scalars(select(col(User.id)).where(col(User.id).in_(wanted)))).all())
     tz = zone(tz_name)
     for i, layer in enumerate(layers):
         for j, user_id in enumerate(layer.users):
@@ -177,7 +178,8 @@ async def update_schedule(
         kept = [UUID(row["id"]) for row in schedule.layers]
         await session.execute(
             delete(ScheduleSwap).where(
-                ScheduleSwap.schedule_id == schedule.id, ScheduleSwap.layer_id.not_in(kept)
+                col(ScheduleSwap.schedule_id) == schedule.id,
+                col(ScheduleSwap.layer_id).not_in(kept),
             )
         )
     schedule.updated_at = utcnow()

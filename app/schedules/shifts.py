@@ -7,13 +7,15 @@ from uuid import UUID
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from app.errors import invalid
 from app.identity.models import User
 from app.schedules import service as schedules
-from app.schedules.convert import EARLIEST, LATEST, invalid
+from app.schedules.convert import EARLIEST, LATEST
 from app.schedules.models import Schedule, ScheduleOverride
 from app.schedules.rotation import TooManyShifts, shifts
-from app.schedules.spec import Rendering
+from app.schedules.spec import Rendering, Shift
 from app.schedules.views import (
     GapPublic,
     LayerShifts,
@@ -48,7 +50,7 @@ async def users_by_id(session: AsyncSession, ids: set[UUID]) -> dict[UUID, User]
     """Return the users with these ids that still exist."""
     if not ids:
         return {}
-    rows = await session.scalars(select(User).where(User.id.in_(ids)))
+    rows = await session.scalars(select(User).where(col(User.id).in_(ids)))
     return {u.id: u for u in rows.all()}
 
 
@@ -70,7 +72,7 @@ async def schedule_shifts(
     ids = {s.user_id for s in rendered.shifts} | {s.user_id for ls in rendered.layers for s in ls}
     users = await users_by_id(session, ids)
 
-    def view(items: list) -> list[ShiftPublic]:  # type: ignore[type-arg]
+    def view(items: list[Shift]) -> list[ShiftPublic]:
         return [
             ShiftPublic(
                 user_id=s.user_id,
@@ -104,20 +106,20 @@ async def user_shifts(
     *, session: AsyncSession, user_id: UUID, since: datetime, until: datetime
 ) -> UserShifts:
     """Return a user's final shifts in every schedule over [since, until), by start."""
-    covering = select(ScheduleOverride.schedule_id).where(
-        ScheduleOverride.user_id == user_id,
-        ScheduleOverride.start_at < until,
-        ScheduleOverride.end_at > since,
+    covering = select(col(ScheduleOverride.schedule_id)).where(
+        col(ScheduleOverride.user_id) == user_id,
+        col(ScheduleOverride.start_at) < until,
+        col(ScheduleOverride.end_at) > since,
     )
     rows = await session.scalars(
         select(Schedule)
         .where(
             or_(
-                Schedule.layers.contains([{"users": [str(user_id)]}]),
-                Schedule.id.in_(covering),
+                col(Schedule.layers).contains([{"users": [str(user_id)]}]),
+                col(Schedule.id).in_(covering),
             )
         )
-        .order_by(Schedule.name)
+        .order_by(col(Schedule.name))
     )
     data: list[UserShift] = []
     for schedule in rows.all():

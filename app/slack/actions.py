@@ -52,11 +52,13 @@ class SlackDeps:
     @property
     def sessionmaker(self) -> SessionMaker:
         """Return the API's session factory."""
-        return self.state.sessionmaker  # type: ignore[no-any-return]
+        sessionmaker: SessionMaker = self.state.sessionmaker
+        return sessionmaker
 
     async def temporal(self) -> Client:
         """Return the API's Temporal client (a 503 problem when Temporal is unreachable)."""
-        return await self.state.temporal.get()  # type: ignore[no-any-return]
+        client: Client = await self.state.temporal.get()
+        return client
 
 
 def slack_actor(user: User) -> Actor:

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import DomainError
 from app.identity.models import User
@@ -133,7 +134,7 @@ async def names_of(session: AsyncSession, ids: Iterable[object]) -> dict[str, st
             continue
     if not wanted:
         return {}
-    users = await session.scalars(select(User).where(User.id.in_(wanted)))  # type: ignore[attr-defined]
+    users = await session.scalars(select(User).where(col(User.id).in_(wanted)))
     return {str(u.id): u.name for u in users.all()}
 
 
