@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import devstack, errors, health, logs
+from app import devstack, health, logs, problems
 from app.audit.routes import router as audit_router
 from app.catalog.routes import router as catalog_router
 from app.config import Settings, get_settings
@@ -28,6 +28,7 @@ from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
 from app.postmortems.routes import router as postmortems_router
+from app.oncall.routes import router as oncall_router
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.temporal import LazyClient
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.channels = build_channels(settings)
     for warning in app.state.channels.warnings:
         log.warning("notification channel", detail=warning)
-    errors.install(app)
+    problems.install(app)
 
     app.add_middleware(RequestLog)
     # Webhook receivers first: routes are matched in order, and in a storm nearly every
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(incidents_router)
     app.include_router(ingest_router)
     app.include_router(schedules_router)
+    app.include_router(oncall_router)
     slack_routes.mount(app, settings)
     app.include_router(notify_router)
     app.include_router(notify_webhooks)

@@ -11,11 +11,11 @@ from temporalio.exceptions import ApplicationError
 from app.catalog import service as catalog
 from app.config import Settings
 from app.db import SessionMaker
-from app.errors import Problem
+from app.errors import NotFound
 from app.escalation import service as escalation
-from app.escalation import targets as escalation_targets
 from app.incidents import projection
 from app.notify import delivery as notify
+from app.oncall import targets as escalation_targets
 from app.slack import service as slack
 from workflows.incident_types import (
     Actor,
@@ -56,9 +56,9 @@ def _steps(planned: list[notify.PlannedStep], email: str) -> list[NotificationSt
     ]
 
 
-def _missing(exc: Problem) -> ApplicationError:
+def _missing(exc: NotFound) -> ApplicationError:
     # Configuration that vanished will not come back by retrying.
-    return ApplicationError(exc.detail or exc.title, type="NotFound", non_retryable=True)
+    return ApplicationError(exc.detail, type="NotFound", non_retryable=True)
 
 
 class IncidentActivities:
@@ -79,7 +79,7 @@ class IncidentActivities:
                 policy = await escalation.get_policy(
                     session=session, policy_id=service.escalation_policy_id
                 )
-            except Problem as exc:
+            except NotFound as exc:
                 raise _missing(exc) from exc
             # The integration's severity mapping may choose the urgency; else the service's.
             urgency = inp.alerts[0].urgency or service.urgency
@@ -122,7 +122,7 @@ class IncidentActivities:
         async with self.sessionmaker() as session:
             try:
                 policy = await escalation.get_policy(session=session, policy_id=UUID(inp.policy_id))
-            except Problem as exc:
+            except NotFound as exc:
                 raise _missing(exc) from exc
         return policy_snapshot(policy)
 

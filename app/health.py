@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.errors import problem_response
+from app.problems import problem_response
 
 router = APIRouter(tags=["health"])
 

@@ -9,7 +9,7 @@ from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from app.config import Settings
-from app.errors import Problem
+from app.errors import Unavailable
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
 
 __all__ = ["SEARCH_ATTRIBUTE_KEYS", "LazyClient", "connect", "workflow_url"]
@@ -49,23 +49,13 @@ class LazyClient:
         async with self._lock:
             if self._client is None:
                 if not self._address:
-                    raise Problem(
-                        503,
-                        "Service unavailable",
-                        "no Temporal address is configured",
-                        headers={"Retry-After": "5"},
-                    )
+                    raise Unavailable("no Temporal address is configured")
                 try:
                     self._client = await asyncio.wait_for(
                         connect(self._settings, self._address), timeout=5
                     )
                 except (RuntimeError, TimeoutError, OSError) as exc:
-                    raise Problem(
-                        503,
-                        "Service unavailable",
-                        f"Temporal is unreachable: {exc}",
-                        headers={"Retry-After": "5"},
-                    ) from exc
+                    raise Unavailable(f"Temporal is unreachable: {exc}") from exc
         return self._client
 
 

@@ -34,8 +34,7 @@ with workflow.unsafe.imports_passed_through():
         SnoozeIn,
         TimelineEventIn,
     )
-
-MAX_SNOOZE = timedelta(days=7)
+    from workflows.limits import MAX_SNOOZE
 
 
 def _reject(message: str) -> ApplicationError:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit.models import Actor, AuditEvent
 
@@ -59,13 +60,13 @@ async def list_events(
     limit: int = 100,
 ) -> list[AuditEvent]:
     """Return audit events, newest first."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)  # type: ignore[union-attr]
+    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
     if entity_type:
-        query = query.where(AuditEvent.entity_type == entity_type)
+        query = query.where(col(AuditEvent.entity_type) == entity_type)
     if entity_id:
-        query = query.where(AuditEvent.entity_id == entity_id)
+        query = query.where(col(AuditEvent.entity_id) == entity_id)
     if actor_id:
-        query = query.where(AuditEvent.actor_id == actor_id)
+        query = query.where(col(AuditEvent.actor_id) == actor_id)
     if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)  # type: ignore[operator]
+        query = query.where(col(AuditEvent.id) < before_id)
     return list((await session.scalars(query)).all())

@@ -24,7 +24,7 @@ from app.catalog.models import (
     ServiceUpdate,
 )
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Problem, conflict, not_found
+from app.errors import Conflict, invalid, not_found
 from app.escalation.models import EscalationPolicy
 from app.identity.models import Team
 
@@ -70,16 +70,6 @@ def slugify(name: str) -> str:
     return slug if len(slug) >= 2 else f"service-{slug}".rstrip("-")
 
 
-def _invalid(errors: list[dict[str, Any]]) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-        type_="/problems/validation",
-        errors=errors,
-    )
-
-
 async def get_service(*, session: AsyncSession, service_id: UUID) -> Service:
     """Return the service or raise 404."""
     service = await session.get(Service, service_id)
@@ -90,7 +80,7 @@ async def get_service(*, session: AsyncSession, service_id: UUID) -> Service:
 
 async def get_by_routing_key(*, session: AsyncSession, routing_key: str) -> Service | None:
     """Return the service with this routing key, or None."""
-    return await session.scalar(select(Service).where(Service.routing_key == routing_key))
+    return await session.scalar(select(Service).where(col(Service.routing_key) == routing_key))
 
 
 async def list_services(
@@ -105,14 +95,14 @@ async def list_services(
     """Return a page of services ordered by name, and the total count."""
     query = select(Service)
     if team_id is not None:
-        query = query.where(Service.team_id == team_id)
+        query = query.where(col(Service.team_id) == team_id)
     if status is not None:
-        query = query.where(Service.status == status.value)
+        query = query.where(col(Service.status) == status.value)
     if q:
-        query = query.where(func.lower(Service.name).contains(q.lower(), autoescape=True))
+        query = query.where(func.lower(col(Service.name)).contains(q.lower(), autoescape=True))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Service.name, Service.id).limit(limit).offset(offset)
+        query.order_by(col(Service.name), col(Service.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -131,7 +121,7 @@ async def _check_refs(session: AsyncSession, refs: dict[str, Any]) -> None:
             }
         )
     if errors:
-        raise _invalid(errors)
+        raise invalid(errors)
 
 
 async def _free_routing_key(session: AsyncSession, name: str) -> str:
@@ -141,7 +131,7 @@ async def _free_routing_key(session: AsyncSession, name: str) -> str:
     taken = set(
         (
             await session.scalars(
-                select(Service.routing_key).where(
+                select(col(Service.routing_key)).where(
                     col(Service.routing_key).startswith(stem, autoescape=True)
                 )
             )
@@ -164,12 +154,12 @@ async def create_service(
     """Create a service; its routing key is derived from the name when not given."""
     await _check_refs(session, service_in.model_dump())
     if await name_taken(session, Service, service_in.name, None):
-        raise conflict(f"a service named {service_in.name!r} already exists")
+        raise Conflict(f"a service named {service_in.name!r} already exists")
     routing_key = service_in.routing_key
     if routing_key is None:
         routing_key = await _free_routing_key(session, service_in.name)
     elif await get_by_routing_key(session=session, routing_key=routing_key) is not None:
-        raise conflict(f"a service with routing key {routing_key!r} already exists")
+        raise Conflict(f"a service with routing key {routing_key!r} already exists")
     service = Service(
         name=service_in.name,
         description=service_in.description,
@@ -208,13 +198,13 @@ async def update_service(
     before = service_public(service)
     changes = service_in.model_dump(exclude_unset=True)
     if "routing_key" in changes and changes.pop("routing_key") != service.routing_key:
-        raise _invalid([{"field": "routing_key", "message": "routing_key is immutable"}])
+        raise invalid([{"field": "routing_key", "message": "routing_key is immutable"}])
     nulls = [f for f in _NOT_NULL if f in changes and changes[f] is None]
     if nulls:
-        raise _invalid([{"field": f, "message": "cannot be null"} for f in nulls])
+        raise invalid([{"field": f, "message": "cannot be null"} for f in nulls])
     await _check_refs(session, changes)
     if "name" in changes and await name_taken(session, Service, changes["name"], service.id):
-        raise conflict(f"a service named {changes['name']!r} already exists")
+        raise Conflict(f"a service named {changes['name']!r} already exists")
     for field in ("acknowledgement_timeout", "auto_resolve_timeout"):
         if field in changes:
             changes[f"{field}_seconds"] = _seconds(changes.pop(field))
@@ -244,7 +234,7 @@ async def delete_service(*, session: AsyncSession, service_id: UUID, actor: Acto
         async with session.begin_nested():
             await session.delete(service)
     except IntegrityError as exc:
-        raise conflict("the service has incidents; archive it instead") from exc
+        raise Conflict("the service has incidents; archive it instead") from exc
     await audit.record(
         session=session,
         actor=actor,

@@ -14,6 +14,7 @@ from app.escalation.models import (
     EscalationPolicyUpdate,
 )
 from app.models_common import Page
+from app.references import service as references
 
 router = APIRouter(prefix="/api/v1/escalation-policies", tags=["escalation"])
 
@@ -72,5 +73,5 @@ async def update_policy(
 @router.delete("/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_policy(session: SessionDep, admin: AdminUser, policy_id: UUID) -> Response:
     """Delete an escalation policy that no service uses (admins only)."""
-    await service.delete_policy(session=session, policy_id=policy_id, actor=actor_of(admin))
+    await references.delete_policy(session=session, policy_id=policy_id, actor=actor_of(admin))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,13 +8,13 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
-from app.catalog.models import Service
 from app.config import Settings
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Problem, conflict, not_found
+from app.errors import Conflict, invalid, not_found
 from app.escalation.models import (
     EscalationLevel,
     EscalationPolicy,
@@ -42,16 +42,6 @@ def policy_public(policy: EscalationPolicy) -> EscalationPolicyPublic:
     )
 
 
-def _invalid(errors: list[dict[str, Any]]) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-        type_="/problems/validation",
-        errors=errors,
-    )
-
-
 async def _check_levels(
     session: AsyncSession, levels: list[EscalationLevel], settings: Settings
 ) -> None:
@@ -73,12 +63,12 @@ async def _check_levels(
     users = wanted[TargetType.user]
     teams = wanted[TargetType.team]
     found_users = (
-        set((await session.scalars(select(User.id).where(User.id.in_(users)))).all())
+        set((await session.scalars(select(col(User.id)).where(col(User.id).in_(users)))).all())
         if users
         else set()
     )
     found_teams = (
-        set((await session.scalars(select(Team.id).where(Team.id.in_(teams)))).all())
+        set((await session.scalars(select(col(Team.id)).where(col(Team.id).in_(teams)))).all())
         if teams
         else set()
     )
@@ -88,7 +78,9 @@ async def _check_levels(
         set(
             (
                 await session.scalars(
-                    select(Schedule.id).where(Schedule.id.in_(schedules)).with_for_update(read=True)
+                    select(col(Schedule.id))
+                    .where(col(Schedule.id).in_(schedules))
+                    .with_for_update(read=True)
                 )
             ).all()
         )
@@ -107,7 +99,7 @@ async def _check_levels(
             elif t.type == TargetType.team and t.id not in found_teams:
                 errors.append({"field": f"{field}.id", "message": f"team {t.id} does not exist"})
     if errors:
-        raise _invalid(errors)
+        raise invalid(errors)
 
 
 async def get_policy(*, session: AsyncSession, policy_id: UUID) -> EscalationPolicy:
@@ -124,10 +116,14 @@ async def list_policies(
     """Return a page of policies ordered by name, and the total count."""
     query = select(EscalationPolicy)
     if q:
-        query = query.where(func.lower(EscalationPolicy.name).contains(q.lower(), autoescape=True))
+        query = query.where(
+            func.lower(col(EscalationPolicy.name)).contains(q.lower(), autoescape=True)
+        )
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(EscalationPolicy.name, EscalationPolicy.id).limit(limit).offset(offset)
+        query.order_by(col(EscalationPolicy.name), col(EscalationPolicy.id))
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -142,7 +138,7 @@ async def create_policy(
     """Create an escalation policy; a taken name is a 409."""
     await _check_levels(session, policy_in.levels, settings)
     if await name_taken(session, EscalationPolicy, policy_in.name, None):
-        raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
+        raise Conflict(f"an escalation policy named {policy_in.name!r} already exists")
     policy = EscalationPolicy(
         name=policy_in.name,
         description=policy_in.description,
@@ -177,13 +173,13 @@ async def update_policy(
     changes = policy_in.model_dump(exclude_unset=True)
     nulls = [f for f in ("name", "repeat", "levels") if f in changes and changes[f] is None]
     if nulls:
-        raise _invalid([{"field": f, "message": "cannot be null"} for f in nulls])
+        raise invalid([{"field": f, "message": "cannot be null"} for f in nulls])
     if policy_in.levels is not None:
         await _check_levels(session, policy_in.levels, settings)
         policy.levels = levels_to_json(policy_in.levels)
     if policy_in.name is not None:
         if await name_taken(session, EscalationPolicy, policy_in.name, policy.id):
-            raise conflict(f"an escalation policy named {policy_in.name!r} already exists")
+            raise Conflict(f"an escalation policy named {policy_in.name!r} already exists")
         policy.name = policy_in.name
     if "description" in changes:
         policy.description = policy_in.description
@@ -205,20 +201,8 @@ async def update_policy(
 
 
 async def delete_policy(*, session: AsyncSession, policy_id: UUID, actor: Actor) -> None:
-    """Delete a policy that no service uses."""
+    """Delete a policy (`app.references` first refuses one a service uses)."""
     policy = await get_policy(session=session, policy_id=policy_id)
-    services = (
-        await session.scalars(
-            select(Service.name)
-            .where(Service.escalation_policy_id == policy_id)
-            .order_by(Service.name)
-        )
-    ).all()
-    if services:
-        raise conflict(
-            f"the escalation policy is used by services: {', '.join(services)}",
-            services=list(services),
-        )
     before = policy_public(policy)
     await session.delete(policy)
     try:
@@ -226,7 +210,7 @@ async def delete_policy(*, session: AsyncSession, policy_id: UUID, actor: Actor)
     except IntegrityError as exc:
         # A service adopted the policy after our check; the foreign key refused the delete.
         await session.rollback()
-        raise conflict("the escalation policy is used by a service") from exc
+        raise Conflict("the escalation policy is used by a service") from exc
     await audit.record(
         session=session,
         actor=actor,

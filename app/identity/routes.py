@@ -7,7 +7,6 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from app.deps import AdminUser, CurrentUser, SessionDep, actor_of
-from app.errors import Problem
 from app.identity import service
 from app.identity.models import (
     ApiTokenCreate,
@@ -23,6 +22,8 @@ from app.identity.models import (
     UserUpdate,
 )
 from app.models_common import Page
+from app.problems import Problem
+from app.references import service as references
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -94,7 +95,7 @@ async def delete_user(session: SessionDep, admin: AdminUser, user_id: UUID) -> R
         raise Problem(
             409, "Conflict", "an admin cannot delete their own account", type_="/problems/conflict"
         )
-    await service.delete_user(session=session, user_id=user_id, actor=actor_of(admin))
+    await references.delete_user(session=session, user_id=user_id, actor=actor_of(admin))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -187,5 +188,5 @@ async def update_team(
 @router.delete("/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_team(session: SessionDep, admin: AdminUser, team_id: UUID) -> Response:
     """Delete a team (admins only)."""
-    await service.delete_team(session=session, team_id=team_id, actor=actor_of(admin))
+    await references.delete_team(session=session, team_id=team_id, actor=actor_of(admin))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,11 +12,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Problem, conflict, not_found
+from app.errors import Conflict, Invalid, not_found
 from app.identity.models import (
     ApiToken,
     ApiTokenCreate,
@@ -77,7 +78,7 @@ async def get_user(*, session: AsyncSession, user_id: UUID) -> User:
 
 async def get_user_by_email(*, session: AsyncSession, email: str) -> User | None:
     """Return the user with this e-mail address, case-insensitively."""
-    return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    return await session.scalar(select(User).where(func.lower(col(User.email)) == email.lower()))
 
 
 async def list_users(
@@ -87,16 +88,20 @@ async def list_users(
     query = select(User)
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(func.lower(User.name).like(like) | func.lower(User.email).like(like))
+        query = query.where(
+            func.lower(col(User.name)).like(like) | func.lower(col(User.email)).like(like)
+        )
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(User.name, User.id).limit(limit).offset(offset))
+    rows = await session.scalars(
+        query.order_by(col(User.name), col(User.id)).limit(limit).offset(offset)
+    )
     return list(rows.all()), int(total or 0)
 
 
 async def create_user(*, session: AsyncSession, user_in: UserCreate, actor: Actor) -> User:
     """Create a user; a taken e-mail address is a 409."""
     if await get_user_by_email(session=session, email=user_in.email):
-        raise conflict(f"a user with email {user_in.email} already exists")
+        raise Conflict(f"a user with email {user_in.email} already exists")
     user = User(
         name=user_in.name,
         email=user_in.email,
@@ -132,15 +137,12 @@ async def update_user(
     if "email" in changes and changes["email"] != user.email:
         other = await get_user_by_email(session=session, email=changes["email"])
         if other is not None and other.id != user.id:
-            raise conflict(f"a user with email {changes['email']} already exists")
+            raise Conflict(f"a user with email {changes['email']} already exists")
     password = changes.pop("password", None)
     for field, value in changes.items():
         if value is None and field not in _NULLABLE_USER_FIELDS:
-            raise Problem(
-                422,
-                "Invalid request",
+            raise Invalid(
                 f"{field} cannot be null",
-                type_="/problems/validation",
                 errors=[{"field": field, "message": "cannot be null"}],
             )
         setattr(user, field, value)
@@ -162,31 +164,8 @@ async def update_user(
 
 
 async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> None:
-    """Delete a user and their tokens; refuse while a policy or a schedule needs them."""
-    from app.escalation.models import EscalationPolicy
-
+    """Delete a user and their tokens (`app.references` first refuses one still needed)."""
     user = await get_user(session=session, user_id=user_id)
-    # Containment (`@>`) uses the GIN index on levels instead of loading every policy.
-    target = [{"targets": [{"type": "user", "id": str(user_id)}]}]
-    policies = (
-        await session.scalars(
-            select(EscalationPolicy.name)
-            .where(EscalationPolicy.levels.contains(target))
-            .order_by(EscalationPolicy.name)
-        )
-    ).all()
-    if policies:
-        raise conflict(
-            "remove the user from escalation policies first: " + ", ".join(policies),
-            escalation_policies=list(policies),
-        )
-    schedules = await _schedules_of(session, user_id)
-    if schedules:
-        raise conflict(
-            "remove the user from schedule layers and upcoming overrides first: "
-            + ", ".join(schedules),
-            schedules=schedules,
-        )
     before = user_public(user)
     await session.delete(user)
     await session.flush()
@@ -200,28 +179,14 @@ async def delete_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> 
     )
 
 
-async def _schedules_of(session: AsyncSession, user_id: UUID) -> list[str]:
-    """Return the names of schedules whose layers rotate the user or that they will cover."""
-    from app.schedules.models import Schedule, ScheduleOverride
-
-    # Past overrides do not hold a user back: they go with the user (the audit log keeps them).
-    covering = select(ScheduleOverride.schedule_id).where(
-        ScheduleOverride.user_id == user_id, ScheduleOverride.end_at > utcnow()
-    )
-    rows = await session.scalars(
-        select(Schedule.name)
-        .where(Schedule.layers.contains([{"users": [str(user_id)]}]) | Schedule.id.in_(covering))
-        .order_by(Schedule.name)
-    )
-    return list(rows.all())
-
-
 # --- teams ----------------------------------------------------------------------------------
 
 
 async def _members(session: AsyncSession, team_id: UUID) -> list[TeamMemberIn]:
     rows = await session.scalars(
-        select(TeamMember).where(TeamMember.team_id == team_id).order_by(TeamMember.user_id)
+        select(TeamMember)
+        .where(col(TeamMember.team_id) == team_id)
+        .order_by(col(TeamMember.user_id))
     )
     return [TeamMemberIn(user_id=m.user_id, role=m.role) for m in rows.all()]
 
@@ -252,7 +217,7 @@ async def list_teams(
     """Return a page of teams ordered by name, and the total count."""
     total = await session.scalar(select(func.count()).select_from(Team))
     rows = await session.scalars(
-        select(Team).order_by(Team.name, Team.id).limit(limit).offset(offset)
+        select(Team).order_by(col(Team.name), col(Team.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -260,22 +225,14 @@ async def list_teams(
 async def _check_members(session: AsyncSession, members: Sequence[TeamMemberIn]) -> None:
     ids = [m.user_id for m in members]
     if len(set(ids)) != len(ids):
-        raise Problem(
-            422,
-            "Invalid request",
-            "a user is listed twice in members",
-            type_="/problems/validation",
-        )
+        raise Invalid("a user is listed twice in members")
     if not ids:
         return
-    found = set((await session.scalars(select(User.id).where(User.id.in_(ids)))).all())  # type: ignore[attr-defined]
+    found = set((await session.scalars(select(col(User.id)).where(col(User.id).in_(ids)))).all())
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        raise Problem(
-            422,
-            "Invalid request",
+        raise Invalid(
             f"unknown users: {', '.join(missing)}",
-            type_="/problems/validation",
             errors=[
                 {"field": "members.user_id", "message": f"user {m} does not exist"} for m in missing
             ],
@@ -286,7 +243,7 @@ async def create_team(*, session: AsyncSession, team_in: TeamCreate, actor: Acto
     """Create a team with its members."""
     await _check_members(session, team_in.members)
     if await name_taken(session, Team, team_in.name, None):
-        raise conflict(f"a team named {team_in.name!r} already exists")
+        raise Conflict(f"a team named {team_in.name!r} already exists")
     team = Team(
         name=team_in.name,
         description=team_in.description,
@@ -320,9 +277,9 @@ async def update_team(
     if changes.get("name") is not None and await name_taken(
         session, Team, changes["name"], team.id
     ):
-        raise conflict(f"a team named {changes['name']!r} already exists")
+        raise Conflict(f"a team named {changes['name']!r} already exists")
     if "name" in changes and changes["name"] is None:
-        raise Problem(422, "Invalid request", "name cannot be null", type_="/problems/validation")
+        raise Invalid("name cannot be null")
     if "name" in changes:
         team.name = changes["name"]
     if "description" in changes:
@@ -331,7 +288,7 @@ async def update_team(
         team.slack_channel_id = changes["slack_channel_id"]
     if team_in.members is not None:
         await _check_members(session, team_in.members)
-        await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[arg-type]
+        await session.execute(delete(TeamMember).where(col(TeamMember.team_id) == team.id))
         for m in team_in.members:
             session.add(TeamMember(team_id=team.id, user_id=m.user_id, role=m.role))
     await flush_unique(session, "a team with these unique fields already exists")
@@ -349,31 +306,8 @@ async def update_team(
 
 
 async def delete_team(*, session: AsyncSession, team_id: UUID, actor: Actor) -> None:
-    """Delete a team and its memberships; refuse while a service or policy refers to it."""
-    from app.catalog.models import Service
-    from app.escalation.models import EscalationPolicy
-
+    """Delete a team and its memberships (`app.references` first refuses one referred to)."""
     team = await get_team(session=session, team_id=team_id)
-    services = (
-        await session.scalars(
-            select(Service.name).where(Service.team_id == team_id).order_by(Service.name)
-        )
-    ).all()
-    target = [{"targets": [{"type": "team", "id": str(team_id)}]}]
-    policies = (
-        await session.scalars(
-            select(EscalationPolicy.name)
-            .where(EscalationPolicy.levels.contains(target))
-            .order_by(EscalationPolicy.name)
-        )
-    ).all()
-    if services or policies:
-        named = [f"service {n}" for n in services] + [f"escalation policy {n}" for n in policies]
-        raise conflict(
-            "the team is still referred to by " + ", ".join(named),
-            services=list(services),
-            escalation_policies=list(policies),
-        )
     before = await team_public(session=session, team=team)
     await session.delete(team)
     await session.flush()
@@ -389,7 +323,9 @@ async def delete_team(*, session: AsyncSession, team_id: UUID, actor: Actor) -> 
 
 async def team_member_ids(*, session: AsyncSession, team_id: UUID) -> list[UUID]:
     """Return the user ids of a team's members."""
-    rows = await session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team_id))
+    rows = await session.scalars(
+        select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == team_id)
+    )
     return list(rows.all())
 
 
@@ -425,7 +361,9 @@ async def create_token(
 async def list_tokens(*, session: AsyncSession, user_id: UUID) -> list[ApiToken]:
     """Return a user's tokens (without secrets), newest first."""
     rows = await session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())  # type: ignore[union-attr]
+        select(ApiToken)
+        .where(col(ApiToken.user_id) == user_id)
+        .order_by(col(ApiToken.created_at).desc())
     )
     return list(rows.all())
 
@@ -455,7 +393,9 @@ async def authenticate_token(
 ) -> User | None:
     """Return the user a bearer token belongs to, or None if unknown, expired or revoked."""
     now = now or utcnow()
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = await session.scalar(
+        select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token))
+    )
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= now:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import psycopg
 
@@ -17,7 +17,9 @@ def _libpq_url(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-async def stream(database_url: str, *, heartbeat: float = HEARTBEAT_SECONDS) -> AsyncIterator[str]:
+async def stream(
+    database_url: str, *, heartbeat: float = HEARTBEAT_SECONDS
+) -> AsyncGenerator[str, None]:
     """Yield SSE frames for every incident change until the client goes away."""
     conn = await psycopg.AsyncConnection.connect(_libpq_url(database_url), autocommit=True)
     try:

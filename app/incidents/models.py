@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
 from app.models_common import created_at_field, jsonb_field, timestamp_field
+from workflows.limits import MAX_REASSIGN_USERS, check_snooze
 
 
 class Incident(SQLModel, table=True):
@@ -194,12 +195,14 @@ class ResolveBody(BaseModel):
 
 
 class ReassignBody(BaseModel):
-    user_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=50)
+    user_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_REASSIGN_USERS)
     escalation_policy_id: UUID | None = None
 
 
 class SnoozeBody(BaseModel):
-    duration: timedelta = Field(description="ISO-8601 duration (PT30M) or seconds")
+    duration: Annotated[timedelta, AfterValidator(check_snooze)] = Field(
+        description="ISO-8601 duration (PT30M) or seconds, from 1 second to 7 days"
+    )
 
 
 class NoteBody(BaseModel):

@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db import utcnow
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
@@ -89,13 +90,14 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
                 "details": stmt.excluded.details,
             },
             # An id is never moved to another incident.
-            where=Alert.incident_id == stmt.excluded.incident_id,
+            where=col(Alert.incident_id) == stmt.excluded.incident_id,
         )
     )
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(value, default=str))  # type: ignore[no-any-return]
+    plain: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    return plain
 
 
 async def open_incident(
@@ -136,7 +138,7 @@ async def open_incident(
             version=0,
         )
         .on_conflict_do_nothing(index_elements=["id"])
-        .returning(Incident.number)
+        .returning(col(Incident.number))
     )
     number = await session.scalar(stmt)
     if number is None:  # a retry: the row is there already
@@ -146,7 +148,7 @@ async def open_incident(
     await insert_alerts(session, incident_id, alerts)
     await insert_events(session, incident_id, [event])
     await notify(session, incident_id, "opened", number=number, status="triggered")
-    return int(number)  # type: ignore[arg-type]
+    return int(number)
 
 
 _FIELDS = {
@@ -239,7 +241,7 @@ async def record_delivery(
             sent_at=(sent_at or at) if status in ("sent", "delivered") else None,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Notification.id)
+        .returning(col(Notification.id))
     )
     written = await session.scalar(stmt) is not None
     if written:

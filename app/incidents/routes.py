@@ -20,7 +20,6 @@ from app.deps import (
     TemporalDep,
     get_sessionmaker,
 )
-from app.errors import Problem
 from app.escalation import service as escalation
 from app.identity.models import User
 from app.incidents import events, service
@@ -35,6 +34,9 @@ from app.incidents.models import (
     SnoozeBody,
     TimelineEventPublic,
 )
+from app.problems import Problem
+from workflows import limits
+from workflows.incident import IncidentWorkflow  # for its Update method references only
 from workflows.incident_types import (
     ActionIn,
     Actor,
@@ -116,7 +118,7 @@ async def open_incident(
     alert = AlertIn(
         id=alert_id,
         summary=body.title,
-        severity=body.severity,  # type: ignore[arg-type]
+        severity=body.severity,
         dedup_key=body.dedup_key or f"manual-{alert_id}",
         details=body.details,
         received_at=datetime.now().astimezone(),
@@ -164,8 +166,8 @@ async def _act(
     settings: SettingsDep,
     client: Any,
     incident_id: UUID,
-    update: str,
-    arg: ActionIn,
+    update: service.IncidentUpdate[service.Arg],
+    arg: service.Arg,
 ) -> IncidentPublic:
     incident = await service.get(session=session, incident_id=incident_id)
     if incident.status == "resolved":
@@ -205,7 +207,12 @@ async def acknowledge(
 ) -> IncidentPublic:
     """Acknowledge: stop the escalation and pending notifications."""
     return await _act(
-        session, settings, client, incident_id, "acknowledge", ActionIn(actor=_actor(user))
+        session,
+        settings,
+        client,
+        incident_id,
+        IncidentWorkflow.acknowledge,
+        ActionIn(actor=_actor(user)),
     )
 
 
@@ -220,7 +227,7 @@ async def resolve(
 ) -> IncidentPublic:
     """Resolve, with an optional note."""
     arg = ResolveIn(actor=_actor(user), note=body.note if body else None)
-    return await _act(session, settings, client, incident_id, "resolve", arg)
+    return await _act(session, settings, client, incident_id, IncidentWorkflow.resolve, arg)
 
 
 @router.post("/incidents/{incident_id}/reassign", response_model=IncidentPublic)
@@ -233,13 +240,9 @@ async def reassign(
     body: ReassignBody,
 ) -> IncidentPublic:
     """Reassign to users (paged now) or to another escalation policy (from level 1)."""
-    if bool(body.user_ids) == bool(body.escalation_policy_id):
-        raise Problem(
-            422,
-            "Invalid request",
-            "give either user_ids or escalation_policy_id",
-            type_="/problems/validation",
-        )
+    refusal = limits.reassign_refusal(body.user_ids, body.escalation_policy_id)
+    if refusal is not None:
+        raise Problem(422, "Invalid request", refusal, type_="/problems/validation")
     if body.user_ids:
         await _check_users(session, body.user_ids)
     if body.escalation_policy_id:
@@ -249,7 +252,7 @@ async def reassign(
         user_ids=[str(u) for u in body.user_ids or []] or None,
         escalation_policy_id=str(body.escalation_policy_id) if body.escalation_policy_id else None,
     )
-    return await _act(session, settings, client, incident_id, "reassign", arg)
+    return await _act(session, settings, client, incident_id, IncidentWorkflow.reassign, arg)
 
 
 async def _check_users(session: SessionDep, user_ids: list[UUID]) -> None:
@@ -274,7 +277,12 @@ async def escalate(
 ) -> IncidentPublic:
     """Escalate to the next level now."""
     return await _act(
-        session, settings, client, incident_id, "escalate", ActionIn(actor=_actor(user))
+        session,
+        settings,
+        client,
+        incident_id,
+        IncidentWorkflow.escalate,
+        ActionIn(actor=_actor(user)),
     )
 
 
@@ -288,17 +296,8 @@ async def snooze(
     body: SnoozeBody,
 ) -> IncidentPublic:
     """Snooze: quiet for a while, then trigger again."""
-    seconds = body.duration.total_seconds()
-    if not 0 < seconds <= 7 * 86400:
-        raise Problem(
-            422,
-            "Invalid request",
-            "duration must be between 1 second and 7 days",
-            type_="/problems/validation",
-            errors=[{"field": "body.duration", "message": "out of range"}],
-        )
-    arg = SnoozeIn(actor=_actor(user), seconds=seconds)
-    return await _act(session, settings, client, incident_id, "snooze", arg)
+    arg = SnoozeIn(actor=_actor(user), seconds=body.duration.total_seconds())
+    return await _act(session, settings, client, incident_id, IncidentWorkflow.snooze, arg)
 
 
 @router.post("/incidents/{incident_id}/notes", response_model=IncidentPublic)
@@ -312,7 +311,7 @@ async def add_note(
 ) -> IncidentPublic:
     """Add a note to the timeline."""
     arg = NoteIn(actor=_actor(user), body=body.body)
-    return await _act(session, settings, client, incident_id, "add_note", arg)
+    return await _act(session, settings, client, incident_id, IncidentWorkflow.add_note, arg)
 
 
 @router.get("/notifications", response_model=list[NotificationPublic])

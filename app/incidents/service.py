@@ -7,20 +7,22 @@ import base64
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from app.catalog.models import Service
 from app.config import Settings
 from app.db import SessionMaker
-from app.errors import Problem, conflict, not_found
+from app.errors import ActionFailed, Busy, Conflict, DomainError, Invalid, Unavailable, not_found
 from app.incidents.models import (
     Alert,
     Incident,
@@ -29,7 +31,14 @@ from app.incidents.models import (
     TimelineEvent,
 )
 from app.temporal import workflow_url
-from workflows.incident_types import INVALID_TRANSITION, ActionIn, AlertIn, IncidentInput
+from workflows.incident import IncidentWorkflow  # for its Update method references only
+from workflows.incident_types import (
+    INVALID_TRANSITION,
+    ActionIn,
+    AlertIn,
+    IncidentInput,
+    IncidentView,
+)
 
 WORKFLOW = "IncidentWorkflow"
 UPDATE_TIMEOUT = timedelta(seconds=15)
@@ -91,12 +100,7 @@ async def signal_alert(
         )
     except RPCError as exc:
         # Never answer "accepted" for an alert Temporal did not durably take.
-        raise Problem(
-            503,
-            "Service unavailable",
-            f"Temporal did not accept the alert: {exc.message}",
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise Unavailable(f"Temporal did not accept the alert: {exc.message}") from exc
     return wid
 
 
@@ -153,8 +157,8 @@ async def wait_for_incident(
         async with sessionmaker() as session:
             found = await session.scalar(
                 select(Incident)
-                .where(Incident.workflow_id == workflow_id, Incident.created_at >= since)
-                .order_by(Incident.created_at.desc())
+                .where(col(Incident.workflow_id) == workflow_id, col(Incident.created_at) >= since)
+                .order_by(col(Incident.created_at).desc())
                 .limit(1)
             )
         if found is not None or asyncio.get_running_loop().time() > deadline:
@@ -165,49 +169,44 @@ async def wait_for_incident(
 # --- actions ------------------------------------------------------------------------------
 
 
-async def act(*, client: Client, incident: Incident, update: str, arg: ActionIn) -> dict[str, Any]:
+Arg = TypeVar("Arg", bound=ActionIn)
+# An Update of the incident workflow, by method reference: `IncidentWorkflow.acknowledge`.
+IncidentUpdate = UpdateMethodMultiParam[[IncidentWorkflow, Arg], IncidentView]
+
+
+async def act(
+    *, client: Client, incident: Incident, update: IncidentUpdate[Arg], arg: Arg
+) -> dict[str, Any]:
     """Send an Update to the incident's workflow and return its result (the live view)."""
     arg.incident_id = str(incident.id)
-    handle = client.get_workflow_handle(
-        incident.workflow_id, first_execution_run_id=incident.run_id
+    handle = client.get_workflow_handle_for(
+        IncidentWorkflow.run, incident.workflow_id, first_execution_run_id=incident.run_id
     )
     try:
-        result = await asyncio.wait_for(
-            handle.execute_update(update, arg, result_type=dict), UPDATE_TIMEOUT.total_seconds()
+        view = await asyncio.wait_for(
+            handle.execute_update(update, arg), UPDATE_TIMEOUT.total_seconds()
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == INVALID_TRANSITION:
-            raise conflict(cause.message, incident_status=incident.status) from exc
-        raise Problem(
-            422, "Action failed", str(cause or exc), type_="/problems/action-failed"
-        ) from exc
+            raise Conflict(cause.message, incident_status=incident.status) from exc
+        raise ActionFailed(str(cause or exc)) from exc
     except RPCError as exc:
-        raise _rpc_problem(exc, incident) from exc
+        raise _rpc_error(exc) from exc
     except TimeoutError as exc:
-        raise Problem(
-            503,
-            "Service unavailable",
-            "the incident's workflow did not answer in time; no worker may be running",
-            headers={"Retry-After": "5"},
+        raise Unavailable(
+            "the incident's workflow did not answer in time; no worker may be running"
         ) from exc
-    return result  # type: ignore[no-any-return]
+    return view.model_dump(mode="json")
 
 
-def _rpc_problem(exc: RPCError, incident: Incident) -> Problem:
+def _rpc_error(exc: RPCError) -> DomainError:
     if exc.status == RPCStatusCode.NOT_FOUND:
         # The workflow has completed: the incident is resolved (the projection may lag).
-        return conflict("the incident is resolved", incident_status="resolved")
+        return Conflict("the incident is resolved", incident_status="resolved")
     if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
-        return Problem(
-            429,
-            "Too many requests",
-            "too many actions on this incident at once; retry",
-            headers={"Retry-After": "1"},
-        )
-    return Problem(
-        503, "Service unavailable", f"Temporal: {exc.message}", headers={"Retry-After": "5"}
-    )
+        return Busy("too many actions on this incident at once; retry", retry_after=1)
+    return Unavailable(f"Temporal: {exc.message}")
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -234,11 +233,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         created, number = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return datetime.fromisoformat(created), int(number)
     except (ValueError, TypeError) as exc:
-        raise Problem(
-            422,
-            "Invalid request",
+        raise Invalid(
             "cursor is not valid",
-            type_="/problems/validation",
             errors=[{"field": "query.cursor", "message": "not a cursor"}],
         ) from exc
 
@@ -258,33 +254,38 @@ async def list_incidents(
     """Return a page of incidents, newest first, and the cursor of the next page."""
     query = select(Incident)
     if status:
-        query = query.where(Incident.status.in_(status))
+        query = query.where(col(Incident.status).in_(status))
     if service_id:
-        query = query.where(Incident.service_id == service_id)
+        query = query.where(col(Incident.service_id) == service_id)
     if service_ids is not None:
-        query = query.where(Incident.service_id.in_(service_ids))
+        query = query.where(col(Incident.service_id).in_(service_ids))
     if assigned_to:
-        query = query.where(Incident.assigned_to.contains([assigned_to]))
+        query = query.where(col(Incident.assigned_to).contains([assigned_to]))
     if since:
-        query = query.where(Incident.created_at >= since)
+        query = query.where(col(Incident.created_at) >= since)
     if q:
         like = f"%{q}%"
-        conds = [Incident.title.ilike(like), Incident.dedup_key.ilike(like)]
+        conds: list[ColumnElement[bool]] = [
+            col(Incident.title).ilike(like),
+            col(Incident.dedup_key).ilike(like),
+        ]
         if q.lstrip("#").isdigit():
-            conds.append(Incident.number == int(q.lstrip("#")))
+            conds.append(col(Incident.number) == int(q.lstrip("#")))
         query = query.where(or_(*conds))
     if cursor:
         created, number = _decode_cursor(cursor)
         query = query.where(
             or_(
-                Incident.created_at < created,
-                (Incident.created_at == created) & (Incident.number < number),
+                col(Incident.created_at) < created,
+                (col(Incident.created_at) == created) & (col(Incident.number) < number),
             )
         )
     rows = list(
         (
             await session.scalars(
-                query.order_by(Incident.created_at.desc(), Incident.number.desc()).limit(limit + 1)
+                query.order_by(col(Incident.created_at).desc(), col(Incident.number).desc()).limit(
+                    limit + 1
+                )
             )
         ).all()
     )
@@ -299,14 +300,14 @@ async def count_by_status(
     assigned_to: UUID | None = None,
 ) -> dict[str, int]:
     """Return how many open incidents there are per status (triggered, acknowledged)."""
-    query = select(Incident.status, func.count()).where(
-        Incident.status.in_(["triggered", "acknowledged"])
+    query = select(col(Incident.status), func.count()).where(
+        col(Incident.status).in_(["triggered", "acknowledged"])
     )
     if service_ids is not None:
-        query = query.where(Incident.service_id.in_(service_ids))
+        query = query.where(col(Incident.service_id).in_(service_ids))
     if assigned_to:
-        query = query.where(Incident.assigned_to.contains([assigned_to]))
-    rows = await session.execute(query.group_by(Incident.status))
+        query = query.where(col(Incident.assigned_to).contains([assigned_to]))
+    rows = await session.execute(query.group_by(col(Incident.status)))
     counts = {"triggered": 0, "acknowledged": 0}
     counts.update({status: int(n) for status, n in rows.all()})
     return counts
@@ -316,7 +317,9 @@ async def alerts(*, session: AsyncSession, incident_id: UUID) -> list[Alert]:
     """Return an incident's alerts, oldest first."""
     await get(session=session, incident_id=incident_id)
     rows = await session.scalars(
-        select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.received_at, Alert.id)
+        select(Alert)
+        .where(col(Alert.incident_id) == incident_id)
+        .order_by(col(Alert.received_at), col(Alert.id))
     )
     return list(rows.all())
 
@@ -326,8 +329,8 @@ async def timeline(*, session: AsyncSession, incident_id: UUID) -> list[Timeline
     await get(session=session, incident_id=incident_id)
     rows = await session.scalars(
         select(TimelineEvent)
-        .where(TimelineEvent.incident_id == incident_id)
-        .order_by(TimelineEvent.at, TimelineEvent.position, TimelineEvent.seq)
+        .where(col(TimelineEvent.incident_id) == incident_id)
+        .order_by(col(TimelineEvent.at), col(TimelineEvent.position), col(TimelineEvent.seq))
     )
     return list(rows.all())
 
@@ -336,9 +339,9 @@ async def notifications(
     *, session: AsyncSession, incident_id: UUID | None, user_id: UUID | None, limit: int = 200
 ) -> list[Notification]:
     """Return delivery-log rows, newest first."""
-    query = select(Notification).order_by(Notification.created_at.desc()).limit(limit)
+    query = select(Notification).order_by(col(Notification.created_at).desc()).limit(limit)
     if incident_id:
-        query = query.where(Notification.incident_id == incident_id)
+        query = query.where(col(Notification.incident_id) == incident_id)
     if user_id:
-        query = query.where(Notification.user_id == user_id)
+        query = query.where(col(Notification.user_id) == user_id)
     return list((await session.scalars(query)).all())

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.audit import service as audit
 from app.audit.models import Actor
-from app.errors import Problem, conflict
+from app.errors import Conflict, Unavailable
 from app.ingest.handoff import NotRoutable, dispatch
 from app.ingest.models import Integration, TestAlertIn
 from app.ingest.normalizers import Event, Normalized
@@ -21,11 +21,11 @@ async def send_test_alert(
 ) -> dict[str, Any]:
     """Hand a test alert to the integration's service; answer like a receiver does."""
     if not integration.enabled:
-        raise conflict("the integration is disabled; enable it to test it")
+        raise Conflict("the integration is disabled; enable it to test it")
     rt.forget()
     snap = await rt.integration(integration.key)
     if snap is None:
-        raise conflict("the integration was just deleted")
+        raise Conflict("the integration was just deleted")
     dedup_key = body.dedup_key or f"pagefree-test-{uuid.uuid4().hex[:12]}"
     event = Event(
         action=body.action,
@@ -49,15 +49,10 @@ async def send_test_alert(
         detail["workflow_ids"] = out.workflow_ids
     except NotRoutable as exc:
         outcome, status, error = "rejected", 409, str(exc)
-        raise conflict(str(exc)) from exc
+        raise Conflict(str(exc)) from exc
     except Exception as exc:
         outcome, status, error = "unavailable", 503, str(exc)
-        raise Problem(
-            503,
-            "Service unavailable",
-            f"Temporal did not accept the test alert: {exc}",
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise Unavailable(f"Temporal did not accept the test alert: {exc}") from exc
     finally:
         rt.deliveries.record(
             integration_id=integration.id,

@@ -20,13 +20,14 @@ import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from app.errors import PROBLEM_JSON, Problem
+from app.errors import DomainError
 from app.ingest import signing
 from app.ingest.handoff import NotRoutable, dispatch
 from app.ingest.normalizers import NORMALIZERS, InvalidPayload
 from app.ingest.normalizers.pagerduty import routing_key
 from app.ingest.payload import parse_json
 from app.ingest.runtime import IngestRuntime, Snapshot, runtime_of
+from app.problems import PROBLEM_JSON
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +275,8 @@ async def _process(d: Delivery, key: str | None) -> dict[str, Any]:
             out = await dispatch(d.rt, d.snap, normalized, fmt=d.fmt, received_at=d.received_at)
         except NotRoutable as exc:
             raise Rejected(409, "Not routable", str(exc), type_="/problems/not-routable") from exc
-        except Problem as exc:
-            raise _unavailable(exc.detail or exc.title) from exc
+        except DomainError as exc:
+            raise _unavailable(exc.detail) from exc
         except Exception as exc:
             log.warning("hand-off to Temporal failed: %s", exc)
             raise _unavailable(f"Temporal did not accept the alert: {exc}") from exc

@@ -110,7 +110,8 @@ class IngestRuntime:
         """Return the integration with this key (cached), or None."""
         found, snap = self._integrations.get(key)
         if found:
-            return snap  # type: ignore[no-any-return]
+            cached: Snapshot | None = snap
+            return cached
         # One read per key however many requests miss at once (a storm after expiry).
         loading = self._loading.get(key)
         if loading is None:
@@ -140,7 +141,8 @@ class IngestRuntime:
         """Return the service with this routing key (cached), or None."""
         found, svc = self._services.get(routing_key)
         if found:
-            return svc  # type: ignore[no-any-return]
+            known: Service | None = svc
+            return known
         async with self.sessionmaker() as session:
             svc = await session.scalar(
                 select(Service).where(col(Service.routing_key) == routing_key)
@@ -227,4 +229,5 @@ def runtime_of(request: Request) -> IngestRuntime:
             sessionmaker=state.sessionmaker,
             temporal=lambda: state.temporal,
         )
-    return state.ingest  # type: ignore[no-any-return]
+    runtime: IngestRuntime = state.ingest
+    return runtime

@@ -10,13 +10,14 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.catalog import service as catalog
 from app.config import Settings
 from app.db import utcnow
-from app.errors import Problem, conflict, not_found
+from app.errors import Conflict, Invalid, not_found
 from app.ingest.models import (
     KEY_LENGTH,
     Integration,
@@ -107,14 +108,14 @@ async def list_integrations(
     """Return a page of integrations ordered by name, and the total count."""
     query = select(Integration)
     if service_id is not None:
-        query = query.where(Integration.service_id == service_id)
+        query = query.where(col(Integration.service_id) == service_id)
     if scope == "organisation":
-        query = query.where(Integration.service_id.is_(None))
+        query = query.where(col(Integration.service_id).is_(None))
     elif scope == "service":
-        query = query.where(Integration.service_id.is_not(None))
+        query = query.where(col(Integration.service_id).is_not(None))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Integration.name, Integration.id).limit(limit).offset(offset)
+        query.order_by(col(Integration.name), col(Integration.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -219,7 +220,7 @@ async def rotate_secret(
 ) -> SecretRotated:
     """Give a generic integration a new secret; the old one keeps working for `overlap`."""
     if integration.type != IntegrationType.generic:
-        raise conflict("only generic webhook integrations have a signing secret")
+        raise Conflict("only generic webhook integrations have a signing secret")
     before = _audit_view(integration, settings)
     secret = new_secret()
     if overlap > timedelta(0):
@@ -253,7 +254,7 @@ async def delete(
         async with session.begin_nested():
             await session.delete(integration)
     except IntegrityError as exc:  # pragma: no cover - nothing references integrations
-        raise conflict("the integration is still referenced") from exc
+        raise Conflict("the integration is still referenced") from exc
     await audit.record(
         session=session,
         actor=actor,
@@ -264,11 +265,8 @@ async def delete(
     )
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(
         f"{field}: {message}",
-        type_="/problems/validation",
         errors=[{"field": field, "message": message}],
     )

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.incidents.models import Incident, Notification
 from app.notify.models import ActionLinkUse, ContactMethod, ContactType, NotificationRule
@@ -16,17 +17,17 @@ from app.notify.models import ActionLinkUse, ContactMethod, ContactType, Notific
 
 async def incident_by_number(*, session: AsyncSession, number: int) -> Incident | None:
     """Return the incident with this number, or None."""
-    return await session.scalar(select(Incident).where(Incident.number == number))
+    return await session.scalar(select(Incident).where(col(Incident.number) == number))
 
 
 async def users_by_phone(*, session: AsyncSession, number: str) -> list[UUID]:
     """Return the users with a verified SMS or voice contact method of this number."""
     rows = await session.scalars(
-        select(ContactMethod.user_id)
+        select(col(ContactMethod.user_id))
         .where(
-            ContactMethod.address == number,
-            ContactMethod.verified.is_(True),
-            ContactMethod.type.in_([ContactType.sms.value, ContactType.voice.value]),
+            col(ContactMethod.address) == number,
+            col(ContactMethod.verified).is_(True),
+            col(ContactMethod.type).in_([ContactType.sms.value, ContactType.voice.value]),
         )
         .distinct()
     )
@@ -53,7 +54,7 @@ async def plan(*, session: AsyncSession, user_id: UUID, urgency: str) -> list[Pl
         m.id: m
         for m in await session.scalars(
             select(ContactMethod).where(
-                ContactMethod.user_id == user_id, ContactMethod.verified.is_(True)
+                col(ContactMethod.user_id) == user_id, col(ContactMethod.verified).is_(True)
             )
         )
     }
@@ -61,8 +62,8 @@ async def plan(*, session: AsyncSession, user_id: UUID, urgency: str) -> list[Pl
         return []
     rules = await session.scalars(
         select(NotificationRule)
-        .where(NotificationRule.user_id == user_id, NotificationRule.urgency == urgency)
-        .order_by(NotificationRule.delay_seconds, NotificationRule.created_at)
+        .where(col(NotificationRule.user_id) == user_id, col(NotificationRule.urgency) == urgency)
+        .order_by(col(NotificationRule.delay_seconds), col(NotificationRule.created_at))
     )
     steps = [
         PlannedStep(
@@ -89,7 +90,7 @@ async def record_provider_status(
     Reports arrive out of order: a row only moves forward (queued → sent → delivered/failed).
     """
     row = await session.scalar(
-        select(Notification).where(Notification.provider_id == provider_id).with_for_update()
+        select(Notification).where(col(Notification.provider_id) == provider_id).with_for_update()
     )
     if row is None:
         return False
@@ -102,7 +103,9 @@ async def record_provider_status(
         values["sent_at"] = at
     if error:
         values["error"] = error
-    await session.execute(update(Notification).where(Notification.id == row.id).values(**values))
+    await session.execute(
+        update(Notification).where(col(Notification.id) == row.id).values(**values)
+    )
     return True
 
 
@@ -114,6 +117,6 @@ async def use_link(
         insert(ActionLinkUse)
         .values(jti=jti, incident_id=incident_id, user_id=user_id, action=action)
         .on_conflict_do_nothing(index_elements=["jti"])
-        .returning(ActionLinkUse.jti)
+        .returning(col(ActionLinkUse.jti))
     )
     return await session.scalar(stmt) is not None

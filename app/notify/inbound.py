@@ -12,15 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
-from app.errors import Problem, conflict
+from app.errors import Conflict, Forbidden
 from app.identity import service as identity
 from app.identity.models import Role, User
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.notify import delivery
+from workflows.incident import IncidentWorkflow  # for its Update method references only
 from workflows.incident_types import ActionIn, Actor, ResolveIn
 
-UPDATES = {"acknowledge": "acknowledge", "resolve": "resolve", "escalate": "escalate"}
+# Replies by SMS, voice and e-mail links: the Updates taking a plain action input.
+UPDATES = {"acknowledge": IncidentWorkflow.acknowledge, "escalate": IncidentWorkflow.escalate}
 
 
 def twilio_signature_ok(
@@ -50,11 +52,14 @@ async def act_as(
     """Send the workflow `action` on behalf of a responder; return its live view."""
     user = await identity.get_user(session=session, user_id=user_id)
     if user.role == Role.observer:
-        raise Problem(
-            403, "Forbidden", "observers cannot act on incidents", type_="/problems/forbidden"
-        )
+        raise Forbidden("observers cannot act on incidents")
     if incident.status == "resolved":
-        raise conflict("the incident is resolved", incident_status="resolved")
+        raise Conflict("the incident is resolved", incident_status="resolved")
     actor = Actor(type="user", id=str(user.id), via=via)
-    arg = ResolveIn(actor=actor) if action == "resolve" else ActionIn(actor=actor)
+    if action == "resolve":
+        resolve = ResolveIn(actor=actor)
+        return await incidents.act(
+            client=client, incident=incident, update=IncidentWorkflow.resolve, arg=resolve
+        )
+    arg = ActionIn(actor=actor)
     return await incidents.act(client=client, incident=incident, update=UPDATES[action], arg=arg)

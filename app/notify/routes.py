@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 
 from app.deps import CurrentUser, SessionDep, actor_of
-from app.errors import Problem
+from app.errors import DomainError
 from app.identity.models import Role, User
 from app.notify import service
 from app.notify.channels import Channels
@@ -21,6 +21,7 @@ from app.notify.models import (
     VerifyIn,
 )
 from app.notify.verification import send_code
+from app.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 METHODS = "/users/{user_id}/contact-methods"
@@ -133,7 +134,7 @@ async def verify_method(
             code=body.code,
             actor=actor_of(actor),
         )
-    except Problem:
+    except DomainError:
         await session.commit()  # keep the spent try: codes cannot be guessed by retrying
         raise
     return service.method_public(method)

@@ -9,11 +9,12 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import utcnow
-from app.errors import Problem, not_found
+from app.errors import Forbidden, Invalid, InvalidCode, not_found
 from app.identity import service as identity
 from app.notify.models import (
     ContactMethod,
@@ -61,8 +62,8 @@ async def list_methods(*, session: AsyncSession, user_id: UUID) -> list[ContactM
     await identity.get_user(session=session, user_id=user_id)
     rows = await session.scalars(
         select(ContactMethod)
-        .where(ContactMethod.user_id == user_id)
-        .order_by(ContactMethod.created_at, ContactMethod.id)
+        .where(col(ContactMethod.user_id) == user_id)
+        .order_by(col(ContactMethod.created_at), col(ContactMethod.id))
     )
     return list(rows.all())
 
@@ -86,12 +87,7 @@ async def create_method(
     """Add a contact method; only an admin provisioning a user may mark it verified."""
     await identity.get_user(session=session, user_id=user_id)
     if method_in.verified and not may_preverify:
-        raise Problem(
-            403,
-            "Forbidden",
-            "only an admin may create a verified contact method; verify it with a code",
-            type_="/problems/forbidden",
-        )
+        raise Forbidden("only an admin may create a verified contact method; verify it with a code")
     method = ContactMethod(
         user_id=user_id,
         type=method_in.type,
@@ -191,21 +187,11 @@ async def verify_method(
         or method.code_expires_at is None
         or method.code_expires_at <= now
     ):
-        raise Problem(
-            422,
-            "Invalid code",
-            "no valid code: request a new one",
-            type_="/problems/verification",
-        )
+        raise InvalidCode("no valid code: request a new one")
     if not secrets.compare_digest(method.code_hash, _code_hash(method.id, code.strip())):
         method.code_tries_left -= 1
         # Commit the spent try even though the request fails (see routes).
-        raise Problem(
-            422,
-            "Invalid code",
-            f"wrong code; {method.code_tries_left} tries left",
-            type_="/problems/verification",
-        )
+        raise InvalidCode(f"wrong code; {method.code_tries_left} tries left")
     method.verified = True
     method.code_hash = None
     method.code_expires_at = None
@@ -245,8 +231,12 @@ async def list_rules(*, session: AsyncSession, user_id: UUID) -> list[Notificati
     await identity.get_user(session=session, user_id=user_id)
     rows = await session.scalars(
         select(NotificationRule)
-        .where(NotificationRule.user_id == user_id)
-        .order_by(NotificationRule.urgency, NotificationRule.delay_seconds, NotificationRule.id)
+        .where(col(NotificationRule.user_id) == user_id)
+        .order_by(
+            col(NotificationRule.urgency),
+            col(NotificationRule.delay_seconds),
+            col(NotificationRule.id),
+        )
     )
     return list(rows.all())
 
@@ -262,11 +252,8 @@ async def get_rule(*, session: AsyncSession, user_id: UUID, rule_id: UUID) -> No
 async def _own_method(session: AsyncSession, user_id: UUID, method_id: UUID) -> None:
     method = await session.get(ContactMethod, method_id)
     if method is None or method.user_id != user_id:
-        raise Problem(
-            422,
-            "Invalid request",
+        raise Invalid(
             f"contact_method_id: contact method {method_id} is not one of this user's",
-            type_="/problems/validation",
             errors=[{"field": "contact_method_id", "message": "not one of this user's"}],
         )
 

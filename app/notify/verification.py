@@ -5,19 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 
-from app.errors import Problem
+from app.errors import ChannelDisabled, DeliveryFailed
 from app.notify import messages
 from app.notify.channels import Channels, DeliveryError
 from app.notify.models import ContactMethod, ContactType
 
 
-def _disabled(kind: str) -> Problem:
-    return Problem(
-        409,
-        "Channel disabled",
-        f"the {kind} channel is not configured on this server; see /readyz",
-        type_="/problems/channel-disabled",
-    )
+def _disabled(kind: str) -> ChannelDisabled:
+    return ChannelDisabled(f"the {kind} channel is not configured on this server; see /readyz")
 
 
 def _send(channels: Channels, method: ContactMethod, code: str) -> None:
@@ -63,9 +58,4 @@ async def send_code(channels: Channels, method: ContactMethod, code: str) -> Non
     try:
         await asyncio.to_thread(_send, channels, method, code)
     except DeliveryError as exc:
-        raise Problem(
-            502 if not exc.permanent else 422,
-            "Could not send the code",
-            str(exc),
-            type_="/problems/delivery-failed",
-        ) from exc
+        raise DeliveryFailed(str(exc), permanent=exc.permanent) from exc

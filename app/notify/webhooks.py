@@ -13,10 +13,12 @@ from fastapi.responses import HTMLResponse
 
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep, TemporalDep
-from app.errors import Problem
+from app.errors import DomainError
+from app.incidents.models import Incident
 from app.notify import delivery, inbound, messages
 from app.notify.links import BadLink, LinkClaims, read_link_token
 from app.notify.replies import DIGITS, SMS_HELP, parse_sms
+from app.problems import Problem
 
 router = APIRouter(tags=["notifications"])
 log = structlog.get_logger("pagefree.notify")
@@ -94,8 +96,8 @@ async def twilio_sms(
             action=reply.action,
             via="sms",
         )
-    except Problem as exc:
-        return _twiml(messages.twiml_message(f"#{reply.number}: {exc.detail or exc.title}"))
+    except DomainError as exc:
+        return _twiml(messages.twiml_message(f"#{reply.number}: {exc.detail}"))
     log.info("sms reply", action=reply.action, number=reply.number, user_id=str(user.id))
     return _twiml(messages.twiml_message(f"#{reply.number} is {view['status']}."))
 
@@ -114,15 +116,15 @@ async def twilio_voice(
     action = DIGITS.get(form.get("Digits", ""))
     if action is None:
         return _twiml(messages.twiml_say("Unknown key. Goodbye."))
-    found = await session.get(inbound.Incident, incident)
+    found = await session.get(Incident, incident)
     if found is None:
         return _twiml(messages.twiml_say("This incident no longer exists. Goodbye."))
     try:
         view = await inbound.act_as(
             session=session, client=client, incident=found, user_id=user, action=action, via="voice"
         )
-    except Problem as exc:
-        return _twiml(messages.twiml_say(f"{exc.detail or exc.title}. Goodbye."))
+    except DomainError as exc:
+        return _twiml(messages.twiml_say(f"{exc.detail}. Goodbye."))
     return _twiml(messages.twiml_say(f"Incident {found.number} is now {view['status']}. Goodbye."))
 
 
@@ -190,7 +192,7 @@ async def action_link_act(
         action=claims.action,
     ):
         raise Problem(409, "Conflict", "this link was used already", type_="/problems/link-used")
-    incident = await session.get(inbound.Incident, incident_id)
+    incident = await session.get(Incident, incident_id)
     if incident is None:
         raise Problem(404, "Not found", "the incident does not exist", type_="/problems/not-found")
     view = await inbound.act_as(

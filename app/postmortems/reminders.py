@@ -7,7 +7,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
-from app.errors import Problem
+from app.problems import Problem
 from app.postmortems.models import ActionItem, ActionItemStatus
 from workflows.action_item_types import WORKFLOW_NAME, ReminderState, workflow_id
 

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from app.errors import Problem
+from app.errors import invalid
 from app.schedules.localtime import to_instant, to_local
 from app.schedules.models import (
     LayerIn,
@@ -31,17 +31,6 @@ from app.schedules.spec import (
 
 EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-def invalid(errors: list[dict[str, Any]]) -> Problem:
-    """Return the 422 problem for field errors."""
-    return Problem(
-        422,
-        "Invalid request",
-        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-        type_="/problems/validation",
-        errors=errors,
-    )
 
 
 def local_of(value: datetime, tz: ZoneInfo) -> datetime:

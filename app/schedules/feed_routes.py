@@ -7,8 +7,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from app.deps import CurrentUser, SessionDep, SettingsDep, actor_of
-from app.errors import Problem, not_found
+from app.errors import not_found
 from app.identity.models import Role, User
+from app.problems import Problem
 from app.schedules import feeds
 from app.schedules.models import CalendarFeedCreated, CalendarFeedPublic
 

@@ -8,15 +8,16 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.config import Settings
 from app.db import utcnow
-from app.errors import Problem, not_found
+from app.errors import Unauthorized, not_found
 from app.identity import service as identity
-from app.schedules import oncall
 from app.schedules import service as schedules
+from app.schedules import shifts
 from app.schedules.ical import AHEAD, PAST, FeedEvent, calendar, shift_uid
 from app.schedules.models import CalendarFeed, CalendarFeedCreated, CalendarFeedPublic
 
@@ -79,11 +80,11 @@ async def list_feeds(
     *, session: AsyncSession, schedule_id: UUID | None = None, user_id: UUID | None = None
 ) -> list[CalendarFeed]:
     """Return the feeds of a schedule or of a user, newest first."""
-    query = select(CalendarFeed).order_by(CalendarFeed.created_at.desc())
+    query = select(CalendarFeed).order_by(col(CalendarFeed.created_at).desc())
     if schedule_id is not None:
-        query = query.where(CalendarFeed.schedule_id == schedule_id)
+        query = query.where(col(CalendarFeed.schedule_id) == schedule_id)
     if user_id is not None:
-        query = query.where(CalendarFeed.user_id == user_id)
+        query = query.where(col(CalendarFeed.user_id) == user_id)
     return list((await session.scalars(query)).all())
 
 
@@ -117,7 +118,7 @@ async def _authenticate(
     session: AsyncSession, token: str, *, schedule_id: UUID | None, user_id: UUID | None
 ) -> None:
     feed = await session.scalar(
-        select(CalendarFeed).where(CalendarFeed.token_hash == identity.hash_token(token))
+        select(CalendarFeed).where(col(CalendarFeed.token_hash) == identity.hash_token(token))
     )
     if (
         feed is None
@@ -125,12 +126,7 @@ async def _authenticate(
         or feed.schedule_id != schedule_id
         or feed.user_id != user_id
     ):
-        raise Problem(
-            401,
-            "Unauthorized",
-            "the calendar token is unknown or revoked",
-            type_="/problems/unauthorized",
-        )
+        raise Unauthorized("the calendar token is unknown or revoked")
 
 
 async def schedule_calendar(
@@ -140,7 +136,7 @@ async def schedule_calendar(
     await _authenticate(session, token, schedule_id=schedule_id, user_id=None)
     now = now or utcnow()
     schedule = await schedules.get_schedule(session=session, schedule_id=schedule_id)
-    rendered = await oncall.schedule_shifts(
+    rendered = await shifts.schedule_shifts(
         session=session, schedule=schedule, since=now - PAST, until=now + AHEAD
     )
     events = [
@@ -163,7 +159,7 @@ async def user_calendar(
     await _authenticate(session, token, schedule_id=None, user_id=user_id)
     now = now or utcnow()
     user = await identity.get_user(session=session, user_id=user_id)
-    found = await oncall.user_shifts(
+    found = await shifts.user_shifts(
         session=session, user_id=user_id, since=now - PAST, until=now + AHEAD
     )
     events = [

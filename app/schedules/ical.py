@@ -54,4 +54,5 @@ def calendar(*, name: str, timezone: str, events: list[FeedEvent], now: datetime
         # Being on call does not make someone busy for meetings.
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical

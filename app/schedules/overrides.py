@@ -8,12 +8,13 @@ from uuid import UUID
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
-from app.errors import not_found
+from app.errors import invalid, not_found
 from app.identity.models import User
-from app.schedules.convert import instant_of, invalid, override_public, spec_of, swap_public
+from app.schedules.convert import instant_of, override_public, spec_of, swap_public
 from app.schedules.localtime import zone
 from app.schedules.models import (
     OverrideIn,
@@ -30,7 +31,7 @@ from app.schedules.rotation import rotation_shift
 async def _locked(session: AsyncSession, schedule_id: UUID) -> Schedule:
     """Return the schedule locked, so that concurrent overrides are checked one at a time."""
     schedule = await session.scalar(
-        select(Schedule).where(Schedule.id == schedule_id).with_for_update()
+        select(Schedule).where(col(Schedule.id) == schedule_id).with_for_update()
     )
     if schedule is None:
         raise not_found("schedule", schedule_id)
@@ -38,7 +39,7 @@ async def _locked(session: AsyncSession, schedule_id: UUID) -> Schedule:
 
 
 async def _missing_users(session: AsyncSession, ids: set[UUID]) -> set[UUID]:
-    found = set((await session.scalars(select(User.id).where(User.id.in_(ids)))).all())
+    found = set((await session.scalars(select(col(User.id)).where(col(User.id).in_(ids)))).all())
     return ids - found
 
 
@@ -71,10 +72,10 @@ async def add_overrides(
             errors.append({"field": f"{prefix[i]}end", "message": "end must be after start"})
             continue
         clash = await session.scalars(
-            select(ScheduleOverride.id).where(
-                ScheduleOverride.schedule_id == schedule.id,
-                ScheduleOverride.start_at < end,
-                ScheduleOverride.end_at > start,
+            select(col(ScheduleOverride.id)).where(
+                col(ScheduleOverride.schedule_id) == schedule.id,
+                col(ScheduleOverride.start_at) < end,
+                col(ScheduleOverride.end_at) > start,
             )
         )
         ids = [str(c) for c in clash.all()]
@@ -144,12 +145,12 @@ async def list_overrides(
     *, session: AsyncSession, schedule_id: UUID, since: Any = None, until: Any = None
 ) -> list[ScheduleOverride]:
     """Return the schedule's overrides that touch [since, until), by start."""
-    query = select(ScheduleOverride).where(ScheduleOverride.schedule_id == schedule_id)
+    query = select(ScheduleOverride).where(col(ScheduleOverride.schedule_id) == schedule_id)
     if since is not None:
-        query = query.where(ScheduleOverride.end_at > since)
+        query = query.where(col(ScheduleOverride.end_at) > since)
     if until is not None:
-        query = query.where(ScheduleOverride.start_at < until)
-    return list((await session.scalars(query.order_by(ScheduleOverride.start_at))).all())
+        query = query.where(col(ScheduleOverride.start_at) < until)
+    return list((await session.scalars(query.order_by(col(ScheduleOverride.start_at)))).all())
 
 
 async def delete_override(*, session: AsyncSession, row: ScheduleOverride, actor: Actor) -> None:
@@ -203,12 +204,12 @@ async def create_swap(
                 }
             )
     taken = await session.scalars(
-        select(ScheduleSwap.id).where(
-            ScheduleSwap.schedule_id == schedule.id,
-            ScheduleSwap.layer_id == swap_in.layer_id,
+        select(col(ScheduleSwap.id)).where(
+            col(ScheduleSwap.schedule_id) == schedule.id,
+            col(ScheduleSwap.layer_id) == swap_in.layer_id,
             or_(
-                ScheduleSwap.start_at.in_(list(starts.values())),
-                ScheduleSwap.with_start_at.in_(list(starts.values())),
+                col(ScheduleSwap.start_at).in_(list(starts.values())),
+                col(ScheduleSwap.with_start_at).in_(list(starts.values())),
             ),
         )
     )
@@ -254,8 +255,8 @@ async def list_swaps(*, session: AsyncSession, schedule_id: UUID) -> list[Schedu
     """Return the schedule's swaps, by start."""
     rows = await session.scalars(
         select(ScheduleSwap)
-        .where(ScheduleSwap.schedule_id == schedule_id)
-        .order_by(ScheduleSwap.start_at)
+        .where(col(ScheduleSwap.schedule_id) == schedule_id)
+        .order_by(col(ScheduleSwap.start_at))
     )
     return list(rows.all())
 

@@ -1,4 +1,4 @@
-"""HTTP routes for schedules, overrides, swaps, and who is on call."""
+"""HTTP routes for schedules, overrides, swaps and shifts."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.db import utcnow
 from app.deps import AdminUser, CurrentUser, ResponderUser, SessionDep, actor_of
-from app.errors import Problem
 from app.identity import service as identity
 from app.identity.models import Role, User
 from app.models_common import Page
-from app.schedules import feed_routes, oncall, policy_oncall, service
+from app.problems import Problem
+from app.references import service as references
+from app.schedules import feed_routes, service, shifts
 from app.schedules import overrides as override_ops
 from app.schedules.convert import override_public, swap_public
 from app.schedules.models import (
@@ -26,13 +27,7 @@ from app.schedules.models import (
     SwapIn,
     SwapPublic,
 )
-from app.schedules.views import (
-    OnCallList,
-    ScheduleOnCall,
-    ScheduleShifts,
-    ServiceOnCall,
-    UserShifts,
-)
+from app.schedules.views import ScheduleShifts, UserShifts
 
 router = APIRouter(prefix="/api/v1", tags=["schedules"])
 router.include_router(feed_routes.router)
@@ -92,7 +87,9 @@ async def update_schedule(
 @router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_schedule(session: SessionDep, admin: AdminUser, schedule_id: UUID) -> Response:
     """Delete a schedule no escalation policy targets (admins only)."""
-    await service.delete_schedule(session=session, schedule_id=schedule_id, actor=actor_of(admin))
+    await references.delete_schedule(
+        session=session, schedule_id=schedule_id, actor=actor_of(admin)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -109,8 +106,8 @@ async def list_overrides(
     rows = await override_ops.list_overrides(
         session=session,
         schedule_id=schedule_id,
-        since=None if since is None else oncall.check_instant(since, "since"),
-        until=None if until is None else oncall.check_instant(until, "until"),
+        since=None if since is None else shifts.check_instant(since, "since"),
+        until=None if until is None else shifts.check_instant(until, "until"),
     )
     return [override_public(o) for o in rows]
 
@@ -177,16 +174,6 @@ async def delete_swap(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/schedules/{schedule_id}/on-call", response_model=ScheduleOnCall)
-async def schedule_on_call(
-    session: SessionDep, _: CurrentUser, schedule_id: UUID, at: datetime | None = None
-) -> ScheduleOnCall:
-    """Return who is on call at `at` (default now); a gap is a warning."""
-    instant = oncall.check_instant(at or utcnow(), "at")
-    schedule = await service.get_schedule(session=session, schedule_id=schedule_id)
-    return oncall.who_view(await oncall.who(session=session, schedule=schedule, at=instant))
-
-
 @router.get("/schedules/{schedule_id}/shifts", response_model=ScheduleShifts)
 async def schedule_shifts(
     session: SessionDep,
@@ -197,31 +184,9 @@ async def schedule_shifts(
 ) -> ScheduleShifts:
     """Return the final shifts of [since, until) (default: the next 7 days) and the gaps."""
     start = since or utcnow()
-    start, end = oncall.check_range(start, until or start + SHIFTS_DEFAULT)
+    start, end = shifts.check_range(start, until or start + SHIFTS_DEFAULT)
     schedule = await service.get_schedule(session=session, schedule_id=schedule_id)
-    return await oncall.schedule_shifts(session=session, schedule=schedule, since=start, until=end)
-
-
-@router.get("/oncall", response_model=OnCallList)
-async def everyone_on_call(
-    session: SessionDep,
-    _: CurrentUser,
-    at: datetime | None = None,
-    limit: int = Query(default=100, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
-) -> OnCallList:
-    """Return who is on call at `at` (default now) in every schedule."""
-    instant = oncall.check_instant(at or utcnow(), "at")
-    return await oncall.all_on_call(session=session, at=instant, limit=limit, offset=offset)
-
-
-@router.get("/services/{service_id}/oncall", response_model=ServiceOnCall)
-async def service_on_call(
-    session: SessionDep, _: CurrentUser, service_id: UUID, at: datetime | None = None
-) -> ServiceOnCall:
-    """Return whom each level of the service's escalation policy would page at `at`."""
-    instant = oncall.check_instant(at or utcnow(), "at")
-    return await policy_oncall.service_on_call(session=session, service_id=service_id, at=instant)
+    return await shifts.schedule_shifts(session=session, schedule=schedule, since=start, until=end)
 
 
 @router.get("/users/{user_id}/shifts", response_model=UserShifts)
@@ -234,6 +199,6 @@ async def user_shifts(
 ) -> UserShifts:
     """Return a user's shifts in every schedule over [since, until) (default: 28 days)."""
     start = since or utcnow()
-    start, end = oncall.check_range(start, until or start + USER_SHIFTS_DEFAULT)
+    start, end = shifts.check_range(start, until or start + USER_SHIFTS_DEFAULT)
     await identity.get_user(session=session, user_id=user_id)
-    return await oncall.user_shifts(session=session, user_id=user_id, since=start, until=end)
+    return await shifts.user_shifts(session=session, user_id=user_id, since=start, until=end)

@@ -8,15 +8,15 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Problem, conflict, not_found
-from app.escalation.models import EscalationPolicy
+from app.errors import Conflict, Invalid, invalid, not_found
 from app.identity.models import User
 from app.schedules import overrides as override_ops
-from app.schedules.convert import instant_of, invalid, layer_to_json, schedule_public, spec_of
+from app.schedules.convert import instant_of, layer_to_json, schedule_public, spec_of
 from app.schedules.handoffs import InvalidRule, compile_rule
 from app.schedules.localtime import zone
 from app.schedules.models import (
@@ -35,7 +35,7 @@ async def get_schedule(
     *, session: AsyncSession, schedule_id: UUID, for_update: bool = False
 ) -> Schedule:
     """Return the schedule or raise 404; `for_update` locks it until the transaction ends."""
-    query = select(Schedule).where(Schedule.id == schedule_id)
+    query = select(Schedule).where(col(Schedule.id) == schedule_id)
     schedule = await session.scalar(query.with_for_update() if for_update else query)
     if schedule is None:
         raise not_found("schedule", schedule_id)
@@ -48,10 +48,10 @@ async def list_schedules(
     """Return a page of schedules ordered by name, and the total count."""
     query = select(Schedule)
     if q:
-        query = query.where(func.lower(Schedule.name).contains(q.lower(), autoescape=True))
+        query = query.where(func.lower(col(Schedule.name)).contains(q.lower(), autoescape=True))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Schedule.name, Schedule.id).limit(limit).offset(offset)
+        query.order_by(col(Schedule.name), col(Schedule.id)).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -63,13 +63,13 @@ async def public(
     now = now or utcnow()
     overrides = await session.scalars(
         select(ScheduleOverride)
-        .where(ScheduleOverride.schedule_id == schedule.id, ScheduleOverride.end_at > now)
-        .order_by(ScheduleOverride.start_at)
+        .where(col(ScheduleOverride.schedule_id) == schedule.id, col(ScheduleOverride.end_at) > now)
+        .order_by(col(ScheduleOverride.start_at))
     )
     swaps = await session.scalars(
         select(ScheduleSwap)
-        .where(ScheduleSwap.schedule_id == schedule.id)
-        .order_by(ScheduleSwap.start_at)
+        .where(col(ScheduleSwap.schedule_id) == schedule.id)
+        .order_by(col(ScheduleSwap.start_at))
     )
     return schedule_public(schedule, list(overrides.all()), list(swaps.all()))
 
@@ -80,13 +80,13 @@ async def load_spec(
     """Return the schedule as the resolver's value, with the overrides that touch the range."""
     overrides = await session.scalars(
         select(ScheduleOverride).where(
-            ScheduleOverride.schedule_id == schedule.id,
-            ScheduleOverride.start_at < until,
-            ScheduleOverride.end_at > since,
+            col(ScheduleOverride.schedule_id) == schedule.id,
+            col(ScheduleOverride.start_at) < until,
+            col(ScheduleOverride.end_at) > since,
         )
     )
     swaps = await session.scalars(
-        select(ScheduleSwap).where(ScheduleSwap.schedule_id == schedule.id)
+        select(ScheduleSwap).where(col(ScheduleSwap.schedule_id) == schedule.id)
     )
     return spec_of(schedule, list(overrides.all()), list(swaps.all()))
 
@@ -95,7 +95,7 @@ async def _check_layers(session: AsyncSession, layers: list[LayerIn], tz_name: s
     """Refuse unknown users and hand-off rules that fail from the layer's real start."""
     errors: list[dict[str, Any]] = []
     wanted = {u for layer in layers for u in layer.users}
-    found = set((await session.scalars(select(User.id).where(User.id.in_(wanted)))).all())
+    found = set((await session.scalars(select(col(User.id)).where(col(User.id).in_(wanted)))).all())
     tz = zone(tz_name)
     for i, layer in enumerate(layers):
         for j, user_id in enumerate(layer.users):
@@ -105,7 +105,7 @@ async def _check_layers(session: AsyncSession, layers: list[LayerIn], tz_name: s
                 )
         try:
             instant_of(layer.start, tz, f"layers.{i}.start")
-        except Problem as exc:
+        except Invalid as exc:
             errors.extend(exc.errors or [])
         if layer.handoff_rrule:
             start = layer.start if layer.start.tzinfo is None else layer.start.astimezone(tz)
@@ -123,7 +123,7 @@ async def create_schedule(
     """Create a schedule with its layers (and overrides); a taken name is a 409."""
     await _check_layers(session, schedule_in.layers, schedule_in.timezone)
     if await name_taken(session, Schedule, schedule_in.name, None):
-        raise conflict(f"a schedule named {schedule_in.name!r} already exists")
+        raise Conflict(f"a schedule named {schedule_in.name!r} already exists")
     tz = zone(schedule_in.timezone)
     schedule = Schedule(
         name=schedule_in.name,
@@ -168,7 +168,7 @@ async def update_schedule(
         await _check_layers(session, schedule_in.layers, tz_name)
     if schedule_in.name is not None:
         if await name_taken(session, Schedule, schedule_in.name, schedule.id):
-            raise conflict(f"a schedule named {schedule_in.name!r} already exists")
+            raise Conflict(f"a schedule named {schedule_in.name!r} already exists")
         schedule.name = schedule_in.name
     if "description" in changes:
         schedule.description = schedule_in.description
@@ -178,7 +178,8 @@ async def update_schedule(
         kept = [UUID(row["id"]) for row in schedule.layers]
         await session.execute(
             delete(ScheduleSwap).where(
-                ScheduleSwap.schedule_id == schedule.id, ScheduleSwap.layer_id.not_in(kept)
+                col(ScheduleSwap.schedule_id) == schedule.id,
+                col(ScheduleSwap.layer_id).not_in(kept),
             )
         )
     schedule.updated_at = utcnow()
@@ -197,21 +198,8 @@ async def update_schedule(
 
 
 async def delete_schedule(*, session: AsyncSession, schedule_id: UUID, actor: Actor) -> None:
-    """Delete a schedule with its overrides, swaps and feeds; refuse while a policy pages it."""
+    """Delete a schedule with its overrides, swaps and feeds (`app.references` checks policies)."""
     schedule = await get_schedule(session=session, schedule_id=schedule_id, for_update=True)
-    target = [{"targets": [{"type": "schedule", "id": str(schedule_id)}]}]
-    policies = (
-        await session.scalars(
-            select(EscalationPolicy.name)
-            .where(EscalationPolicy.levels.contains(target))
-            .order_by(EscalationPolicy.name)
-        )
-    ).all()
-    if policies:
-        raise conflict(
-            "the schedule is used by escalation policies: " + ", ".join(policies),
-            escalation_policies=list(policies),
-        )
     before = await public(session=session, schedule=schedule)
     await session.delete(schedule)
     await session.flush()

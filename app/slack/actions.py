@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -14,13 +16,14 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db import SessionMaker
-from app.errors import Problem
+from app.errors import Conflict, DomainError
 from app.identity.models import User
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.slack import blocks
 from app.slack import service as slack
-from workflows.incident_types import ActionIn, Actor, ReassignIn
+from workflows.incident import IncidentWorkflow  # for its Update method references only
+from workflows.incident_types import ActionIn, Actor, ReassignIn, ResolveIn
 
 log = logging.getLogger("pagefree.slack")
 
@@ -49,11 +52,13 @@ class SlackDeps:
     @property
     def sessionmaker(self) -> SessionMaker:
         """Return the API's session factory."""
-        return self.state.sessionmaker  # type: ignore[no-any-return]
+        sessionmaker: SessionMaker = self.state.sessionmaker
+        return sessionmaker
 
     async def temporal(self) -> Client:
         """Return the API's Temporal client (a 503 problem when Temporal is unreachable)."""
-        return await self.state.temporal.get()  # type: ignore[no-any-return]
+        client: Client = await self.state.temporal.get()
+        return client
 
 
 def slack_actor(user: User) -> Actor:
@@ -62,7 +67,10 @@ def slack_actor(user: User) -> Actor:
 
 
 async def act(
-    deps: SlackDeps, incident: Incident, update: str, arg: ActionIn
+    deps: SlackDeps,
+    incident: Incident,
+    update: incidents.IncidentUpdate[incidents.Arg],
+    arg: incidents.Arg,
 ) -> tuple[dict[str, Any] | None, str | None]:
     """Send the Update; return (the workflow's answer, None) or (None, why it failed)."""
     n = incident.number
@@ -70,9 +78,9 @@ async def act(
         view = await incidents.act(
             client=await deps.temporal(), incident=incident, update=update, arg=arg
         )
-    except Problem as exc:
-        if exc.status == 409:
-            return None, f"Nothing was changed: #{n} — {exc.detail}."
+    except Conflict as exc:
+        return None, f"Nothing was changed: #{n} — {exc.detail}."
+    except DomainError as exc:
         return None, (
             f"PageFree could not reach #{n}'s workflow ({exc.detail}); nothing was changed. "
             "Try again in a moment."
@@ -148,7 +156,7 @@ async def _perform(
             by = await name_of(session, incident.resolved_by)
             return f"#{n} is already resolved (by {by}); there is nothing left to do."
         actor = slack_actor(user)
-        arg: ActionIn
+        send: Callable[[], Awaitable[tuple[dict[str, Any] | None, str | None]]]
         if action_id == blocks.REASSIGN:
             picked = action.get("selected_user")
             target = (
@@ -158,28 +166,29 @@ async def _perform(
             )
             if target is None:
                 return f"<@{picked}> has no PageFree account, so #{n} was not reassigned."
-            update, arg = "reassign", ReassignIn(actor=actor, user_ids=[str(target.id)])
+            reassign = ReassignIn(actor=actor, user_ids=[str(target.id)])
+            send = partial(act, deps, incident, IncidentWorkflow.reassign, reassign)
         elif action_id == blocks.ACKNOWLEDGE:
             if incident.status == "acknowledged":
                 by = await name_of(session, incident.acknowledged_by)
                 return f"#{n} is already acknowledged (by {by}); nothing to do."
-            update, arg = "acknowledge", ActionIn(actor=actor)
+            send = partial(act, deps, incident, IncidentWorkflow.acknowledge, ActionIn(actor=actor))
         elif action_id == blocks.RESOLVE:
-            update, arg = "resolve", ActionIn(actor=actor)
+            send = partial(act, deps, incident, IncidentWorkflow.resolve, ResolveIn(actor=actor))
         elif action_id == blocks.ESCALATE:
-            update, arg = "escalate", ActionIn(actor=actor)
+            send = partial(act, deps, incident, IncidentWorkflow.escalate, ActionIn(actor=actor))
         else:
             return "PageFree does not know this button; nothing was changed."
-    view, failure = await act(deps, incident, update, arg)
+    view, failure = await send()
     if failure:
         return failure
     assert view is not None
-    if update == "acknowledge":
+    if action_id == blocks.ACKNOWLEDGE:
         if view.get("acknowledged_by") != str(user.id):
             return f"#{n} was already acknowledged; nothing to do."
         return f"You acknowledged #{n}: escalation stopped."
-    if update == "resolve":
+    if action_id == blocks.RESOLVE:
         return f"You resolved #{n}."
-    if update == "escalate":
+    if action_id == blocks.ESCALATE:
         return f"You escalated #{n} to level {view['escalation_level']}."
     return f"You reassigned #{n} to <@{picked}>; they are being paged."

@@ -13,12 +13,13 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Problem
+from app.errors import DomainError
 from app.incidents import service as incidents
-from app.schedules import oncall
-from app.schedules.policy_oncall import service_on_call
+from app.oncall import current as oncall
+from app.oncall.policy import service_on_call
 from app.slack import service as slack
 from app.slack.actions import FAILED, NO_ACCOUNT, OBSERVER, SlackDeps, act, name_of, slack_actor
+from workflows.incident import IncidentWorkflow  # for its Update method references only
 from workflows.incident_types import ActionIn, AlertIn, ResolveIn
 
 log = logging.getLogger("pagefree.slack")
@@ -102,7 +103,9 @@ async def _run(deps: SlackDeps, client: AsyncWebClient, slack_user: str, cmd: Pa
             by = await name_of(session, incident.acknowledged_by)
             return f"#{number} is already acknowledged (by {by}); nothing to do."
     if cmd.verb == "ack":
-        view, failure = await act(deps, incident, "acknowledge", ActionIn(actor=actor))
+        view, failure = await act(
+            deps, incident, IncidentWorkflow.acknowledge, ActionIn(actor=actor)
+        )
         if failure:
             return failure
         assert view is not None
@@ -110,7 +113,8 @@ async def _run(deps: SlackDeps, client: AsyncWebClient, slack_user: str, cmd: Pa
             return f"#{number} was already acknowledged; nothing to do."
         return f"You acknowledged #{number}: {incident.title}"
     note = " ".join(cmd.args[1:]) or None
-    view, failure = await act(deps, incident, "resolve", ResolveIn(actor=actor, note=note))
+    resolve = ResolveIn(actor=actor, note=note)
+    view, failure = await act(deps, incident, IncidentWorkflow.resolve, resolve)
     return failure or f"You resolved #{number}: {incident.title}"
 
 
@@ -137,7 +141,7 @@ async def _trigger(deps: SlackDeps, session: AsyncSession, args: list[str], acto
         wid = await incidents.signal_alert(
             client=await deps.temporal(), settings=deps.settings, service=service, alert=alert
         )
-    except Problem as exc:
+    except DomainError as exc:
         return f"PageFree could not open the incident ({exc.detail}). Try again in a moment."
     opened = await incidents.wait_for_incident(
         sessionmaker=deps.sessionmaker, workflow_id=wid, since=since

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 
 from app.config import Settings
-from app.errors import Problem, problem_response
+from app.problems import Problem, problem_response
 from app.slack import service as slack
 from app.slack.actions import SlackDeps
 from app.slack.bolt import build_app

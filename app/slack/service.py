@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -58,7 +59,7 @@ async def find_user(
     to a PageFree account, and the Slack id is stored on it (audited) so the next lookup is
     local; an account already linked to another Slack id is never re-linked.
     """
-    user = await session.scalar(select(User).where(User.slack_user_id == slack_user_id))
+    user = await session.scalar(select(User).where(col(User.slack_user_id) == slack_user_id))
     if user is not None:
         return user
     email = await _confirmed_email(client, slack_user_id)
@@ -81,7 +82,7 @@ async def find_user(
     except IntegrityError:
         # Two first clicks at once: the other request linked it.
         await session.rollback()
-        return await session.scalar(select(User).where(User.slack_user_id == slack_user_id))
+        return await session.scalar(select(User).where(col(User.slack_user_id) == slack_user_id))
     return user
 
 
@@ -101,7 +102,7 @@ async def _confirmed_email(client: AsyncWebClient, slack_user_id: str) -> str | 
 
 async def user_by_slack_id(*, session: AsyncSession, slack_user_id: str) -> User | None:
     """Return the user linked to a Slack id, without asking Slack."""
-    return await session.scalar(select(User).where(User.slack_user_id == slack_user_id))
+    return await session.scalar(select(User).where(col(User.slack_user_id) == slack_user_id))
 
 
 # --- what a command names ----------------------------------------------------------------
@@ -109,21 +110,26 @@ async def user_by_slack_id(*, session: AsyncSession, slack_user_id: str) -> User
 
 async def incident_by_number(*, session: AsyncSession, number: int) -> Incident | None:
     """Return the incident with this number."""
-    return await session.scalar(select(Incident).where(Incident.number == number))
+    return await session.scalar(select(Incident).where(col(Incident.number) == number))
 
 
 async def service_named(*, session: AsyncSession, name: str) -> Service | None:
     """Return the service with this routing key or name (case-insensitive)."""
     return await session.scalar(
         select(Service).where(
-            or_(Service.routing_key == name.lower(), func.lower(Service.name) == name.lower())
+            or_(
+                col(Service.routing_key) == name.lower(),
+                func.lower(col(Service.name)) == name.lower(),
+            )
         )
     )
 
 
 async def schedule_named(*, session: AsyncSession, name: str) -> Schedule | None:
     """Return the schedule with this name (case-insensitive)."""
-    return await session.scalar(select(Schedule).where(func.lower(Schedule.name) == name.lower()))
+    return await session.scalar(
+        select(Schedule).where(func.lower(col(Schedule.name)) == name.lower())
+    )
 
 
 # --- what an incident message shows -------------------------------------------------------
@@ -148,7 +154,7 @@ async def card(*, session: AsyncSession, settings: Settings, incident: Incident)
             ids.add(UUID(ref))
     people: dict[str, Person] = {}
     if ids:
-        rows = await session.scalars(select(User).where(User.id.in_(ids)))  # type: ignore[attr-defined]
+        rows = await session.scalars(select(User).where(col(User.id).in_(ids)))
         people = {str(u.id): Person(name=u.name, slack_user_id=u.slack_user_id) for u in rows}
 
     def person(ref: str | None) -> Person | None:

@@ -13,14 +13,15 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.config import Settings
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
-from app.errors import Problem
 from app.identity.models import Role, User
+from app.problems import Problem
 from app.web.models import WebSession
 
 SESSION_COOKIE = "pf_session"
@@ -49,8 +50,8 @@ async def start_session(
     # Sessions abandoned by closing the browser are swept here, one user at a time.
     await session.execute(
         delete(WebSession).where(
-            WebSession.user_id == user.id,  # type: ignore[arg-type]
-            (WebSession.expires_at <= now) | (WebSession.idle_expires_at <= now),  # type: ignore[arg-type,operator]
+            col(WebSession.user_id) == user.id,
+            (col(WebSession.expires_at) <= now) | (col(WebSession.idle_expires_at) <= now),
         )
     )
     row = WebSession(
@@ -78,7 +79,7 @@ async def start_session(
 async def end_session(*, session: AsyncSession, raw: str | None) -> None:
     """Delete the session behind a cookie value (sign-out); unknown values are ignored."""
     if raw:
-        await session.execute(delete(WebSession).where(WebSession.id_hash == _hash(raw)))  # type: ignore[arg-type]
+        await session.execute(delete(WebSession).where(col(WebSession.id_hash) == _hash(raw)))
 
 
 async def lookup(

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from app.deps import SessionDep, SettingsDep
-from app.errors import Problem
 from app.escalation import service as escalation
 from app.escalation.models import (
     MAX_LEVELS,
@@ -31,6 +30,7 @@ from app.identity.models import (
     UserCreate,
     UserUpdate,
 )
+from app.problems import Problem
 from app.web.auth import WebAdmin, WebViewer
 from app.web.lookups import lookups
 from app.web.render import WebRoute, page, parse_uuid, see_other

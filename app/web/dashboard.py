@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -138,7 +138,7 @@ SESSION_RECHECK_SECONDS = 60.0
 
 
 async def while_signed_in(
-    frames: AsyncIterator[str],
+    frames: AsyncGenerator[str, None],
     still_signed_in: Callable[[], Awaitable[bool]],
     every: float = SESSION_RECHECK_SECONDS,
 ) -> AsyncIterator[str]:
@@ -153,7 +153,7 @@ async def while_signed_in(
                 checked = loop.time()
             yield frame
     finally:
-        await frames.aclose()  # type: ignore[attr-defined]
+        await frames.aclose()
 
 
 @router.get("/web/events")

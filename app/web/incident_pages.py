@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -11,14 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
 from app.deps import SessionDep, TemporalDep
-from app.errors import Problem
+from app.errors import Conflict, DomainError
 from app.escalation import service as escalation
 from app.identity import service as identity
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.postmortems import service as postmortems
+from app.problems import Problem, problem_of
 from app.web.auth import Viewer, WebResponder, WebViewer
 from app.web.render import WebRoute, names_of, page, see_other
+from workflows import limits
+from workflows.incident import IncidentWorkflow  # for its Update method references only
 from workflows.incident_types import ActionIn, Actor, NoteIn, ReassignIn, ResolveIn, SnoozeIn
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -99,21 +103,22 @@ async def _act(
     client: Any,
     viewer: Viewer,
     incident_id: UUID,
-    update: str,
-    arg: ActionIn,
+    update: incidents.IncidentUpdate[incidents.Arg],
+    arg: incidents.Arg,
     done: str,
 ) -> Response:
     incident = await incidents.get(session=session, incident_id=incident_id)
     try:
         if incident.status == "resolved":
-            raise Problem(409, "Conflict", "the incident is already resolved")
+            raise Conflict("the incident is already resolved")
         await incidents.act(client=client, incident=incident, update=update, arg=arg)
-    except Problem as exc:
+    except DomainError as exc:
         # Shown on the incident page itself, with the current state, instead of a bare error.
+        shown = problem_of(exc)
         await session.refresh(incident)
-        message = f"That did not work: {exc.detail or exc.title}."
+        message = f"That did not work: {shown.detail or shown.title}."
         return await _render(
-            request, session, viewer, incident, error=message, status_code=exc.status
+            request, session, viewer, incident, error=message, status_code=shown.status
         )
     return see_other(f"/incidents/{incident_id}?done={done}")
 
@@ -129,7 +134,14 @@ async def acknowledge(
     """Acknowledge the incident."""
     arg = ActionIn(actor=_actor(viewer))
     return await _act(
-        request, session, client, viewer, incident_id, "acknowledge", arg, "acknowledge"
+        request,
+        session,
+        client,
+        viewer,
+        incident_id,
+        IncidentWorkflow.acknowledge,
+        arg,
+        "acknowledge",
     )
 
 
@@ -144,7 +156,9 @@ async def resolve(
 ) -> Response:
     """Resolve the incident, with an optional note."""
     arg = ResolveIn(actor=_actor(viewer), note=note.strip() or None)
-    return await _act(request, session, client, viewer, incident_id, "resolve", arg, "resolve")
+    return await _act(
+        request, session, client, viewer, incident_id, IncidentWorkflow.resolve, arg, "resolve"
+    )
 
 
 @router.post("/incidents/{incident_id}/escalate")
@@ -157,7 +171,9 @@ async def escalate(
 ) -> Response:
     """Escalate to the next level now."""
     arg = ActionIn(actor=_actor(viewer))
-    return await _act(request, session, client, viewer, incident_id, "escalate", arg, "escalate")
+    return await _act(
+        request, session, client, viewer, incident_id, IncidentWorkflow.escalate, arg, "escalate"
+    )
 
 
 @router.post("/incidents/{incident_id}/snooze")
@@ -167,11 +183,16 @@ async def snooze(
     client: TemporalDep,
     viewer: WebResponder,
     incident_id: UUID,
-    seconds: Annotated[int, Form(ge=60, le=7 * 86400)],
+    seconds: Annotated[int, Form()],
 ) -> Response:
     """Snooze: quiet for a while, then trigger again."""
+    refusal = limits.snooze_refusal(timedelta(seconds=seconds))
+    if refusal is not None:
+        raise Problem(422, "Please check your input", refusal)
     arg = SnoozeIn(actor=_actor(viewer), seconds=seconds)
-    return await _act(request, session, client, viewer, incident_id, "snooze", arg, "snooze")
+    return await _act(
+        request, session, client, viewer, incident_id, IncidentWorkflow.snooze, arg, "snooze"
+    )
 
 
 @router.post("/incidents/{incident_id}/notes")
@@ -187,7 +208,9 @@ async def add_note(
     if not body.strip():
         raise Problem(422, "Please check your input", "the note is empty")
     arg = NoteIn(actor=_actor(viewer), body=body.strip())
-    return await _act(request, session, client, viewer, incident_id, "add_note", arg, "note")
+    return await _act(
+        request, session, client, viewer, incident_id, IncidentWorkflow.add_note, arg, "note"
+    )
 
 
 @router.post("/incidents/{incident_id}/reassign")
@@ -213,4 +236,6 @@ async def reassign(
         arg = ReassignIn(actor=_actor(viewer), escalation_policy_id=str(target_id))
     else:
         raise Problem(422, "Please check your input", "choose a person or a policy")
-    return await _act(request, session, client, viewer, incident_id, "reassign", arg, "reassign")
+    return await _act(
+        request, session, client, viewer, incident_id, IncidentWorkflow.reassign, arg, "reassign"
+    )

@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.deps import SessionDep, SettingsDep
-from app.errors import Problem
 from app.identity import service as identity
 from app.ingest.ratelimit import Rate, RateLimiter
+from app.problems import Problem
 from app.web import auth
 from app.web.render import WebRoute, page, see_other
 

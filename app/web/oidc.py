@@ -15,8 +15,8 @@ from app.audit import service as audit
 from app.audit.models import Actor
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
-from app.errors import Problem
 from app.identity import service as identity
+from app.problems import Problem
 from app.web import auth
 from app.web.render import WebRoute, error_page, see_other
 
@@ -41,12 +41,12 @@ def _client(request: Request, settings: Settings) -> StarletteOAuth2App:
             "oidc",
             client_id=settings.oidc_client_id,
             client_secret=secret.get_secret_value() if secret else None,
-            server_metadata_url=settings.oidc_issuer.rstrip("/")  # type: ignore[union-attr]
+            server_metadata_url=(settings.oidc_issuer or "").rstrip("/")
             + "/.well-known/openid-configuration",
             client_kwargs={"scope": settings.oidc_scopes, "code_challenge_method": "S256"},
         )
         request.app.state.oidc_client = client
-    return client  # type: ignore[no-any-return]
+    return client
 
 
 def _redirect_uri(settings: Settings) -> str:

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import service as catalog
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
-from app.errors import Problem
 from app.identity import service as identity
-from app.schedules import feeds, oncall, policy_oncall
+from app.oncall import current, policy
+from app.problems import Problem
+from app.schedules import feeds, shifts
 from app.schedules import overrides as override_ops
 from app.schedules import service as schedules
 from app.schedules.models import OverrideIn
@@ -30,15 +31,15 @@ MY_SHIFTS_AHEAD = timedelta(days=14)
 
 async def _oncall_context(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:
     now = utcnow()
-    everyone = await oncall.all_on_call(session=session, at=now)
+    everyone = await current.all_on_call(session=session, at=now)
     services, _ = await catalog.list_services(session=session, limit=100)
     per_service = []
     for svc in services:
         if svc.status == "archived":
             continue
-        found = await policy_oncall.service_on_call(session=session, service_id=svc.id, at=now)
+        found = await policy.service_on_call(session=session, service_id=svc.id, at=now)
         per_service.append((svc, found.levels[0] if found.levels else None))
-    mine = await oncall.user_shifts(
+    mine = await shifts.user_shifts(
         session=session, user_id=viewer.user.id, since=now, until=now + MY_SHIFTS_AHEAD
     )
     my_feeds = [
@@ -170,7 +171,7 @@ async def _schedule_page(
     period = _period(week, month, tz)
     days = period.days
     bounds = [datetime.combine(d, time(), tz) for d in [*days, days[-1] + timedelta(days=1)]]
-    rendered = await oncall.schedule_shifts(
+    rendered = await shifts.schedule_shifts(
         session=session, schedule=schedule, since=bounds[0], until=bounds[-1]
     )
     columns = []

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.connections import service as connections
 from app.connections.models import ConnectionType
 from app.deps import SessionDep, get_temporal
-from app.errors import DomainError, NotFound, as_problem
+from app.errors import DomainError, NotFound
+from app.problems import as_problem
 from app.identity import service as identity
 from app.postmortems import action_items, export, push, reminders, timeline_edits
 from app.postmortems import service as postmortems

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import SessionDep
-from app.errors import Problem
+from app.errors import DomainError
 from app.identity import service as identity
 from app.identity.models import ApiTokenCreate, ApiTokenCreated, UserUpdate
 from app.notify import service as notify
@@ -24,6 +24,7 @@ from app.notify.models import (
     Urgency,
 )
 from app.notify.verification import send_code
+from app.problems import Problem, problem_of
 from app.web.auth import Viewer, WebViewer
 from app.web.render import WebRoute, field_errors, page, see_other
 
@@ -98,13 +99,17 @@ async def _render(
 
 
 async def _refused(
-    request: Request, session: AsyncSession, viewer: Viewer, exc: Problem | ValidationError
+    request: Request,
+    session: AsyncSession,
+    viewer: Viewer,
+    exc: Problem | DomainError | ValidationError,
 ) -> HTMLResponse:
     """Show the profile again with what was wrong, with the problem's status (never a 500)."""
     if isinstance(exc, ValidationError):
         return await _render(request, session, viewer, error=field_errors(exc), status_code=422)
+    shown = problem_of(exc)
     return await _render(
-        request, session, viewer, error=f"{exc.title}: {exc.detail}", status_code=exc.status
+        request, session, viewer, error=f"{shown.title}: {shown.detail}", status_code=shown.status
     )
 
 
@@ -205,7 +210,7 @@ async def send_method_code(
                 session=session, user_id=viewer.user.id, method_id=method_id, actor=viewer.actor
             )
             await send_code(request.app.state.channels, method, code)
-    except Problem as exc:
+    except (Problem, DomainError) as exc:
         return await _refused(request, session, viewer, exc)
     return see_other("/profile?done=code-sent#methods")
 
@@ -227,7 +232,7 @@ async def verify_method(
             code=code.strip(),
             actor=viewer.actor,
         )
-    except Problem as exc:
+    except (Problem, DomainError) as exc:
         # The page is an answer, so the session commits: the wrong try stays spent.
         return await _refused(request, session, viewer, exc)
     return see_other("/profile?done=verified#methods")
@@ -274,7 +279,7 @@ async def add_rule(
         await notify.create_rule(
             session=session, user_id=viewer.user.id, rule_in=rule_in, actor=viewer.actor
         )
-    except (Problem, ValidationError) as exc:
+    except (Problem, DomainError, ValidationError) as exc:
         return await _refused(request, session, viewer, exc)
     return see_other("/profile?done=rule-added#rules")
 

@@ -18,9 +18,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from app.errors import Problem
+from app.errors import DomainError
 from app.identity.models import User
+from app.problems import Problem, problem_of
 from app.web.auth import SignInRequired, Viewer
 
 HERE = Path(__file__).parent
@@ -132,7 +134,7 @@ async def names_of(session: AsyncSession, ids: Iterable[object]) -> dict[str, st
             continue
     if not wanted:
         return {}
-    users = await session.scalars(select(User).where(User.id.in_(wanted)))  # type: ignore[attr-defined]
+    users = await session.scalars(select(User).where(col(User.id).in_(wanted)))
     return {str(u.id): u.name for u in users.all()}
 
 
@@ -180,8 +182,9 @@ class WebRoute(APIRoute):
                 response = await handler(request)
             except SignInRequired as exc:
                 response = RedirectResponse(exc.next_path, status_code=303)
-            except Problem as exc:
-                response = error_page(request, exc.status, exc.title, exc.detail)
+            except (Problem, DomainError) as exc:
+                shown = problem_of(exc)
+                response = error_page(request, shown.status, shown.title, shown.detail)
             except (RequestValidationError, ValidationError) as exc:
                 response = error_page(request, 422, "Please check your input", field_errors(exc))
             for name, value in SECURITY_HEADERS.items():

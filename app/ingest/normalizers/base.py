@@ -14,6 +14,15 @@ from typing import Any, Literal
 Action = Literal["trigger", "acknowledge", "resolve"]
 ACTIONS: tuple[Action, ...] = ("trigger", "acknowledge", "resolve")
 
+
+def as_action(value: str) -> Action:
+    """Return `value` as an action; the caller has checked that it is one."""
+    for action in ACTIONS:
+        if value == action:
+            return action
+    raise ValueError(f"not an action: {value!r}")
+
+
 # Longest dedup key accepted (PagerDuty's documented limit); longer foreign keys are hashed.
 DEDUP_KEY_MAX = 255
 SUMMARY_MAX = 1024

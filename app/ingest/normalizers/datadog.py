@@ -12,6 +12,7 @@ from typing import Any
 
 from app.ingest.normalizers.base import (
     SUMMARY_MAX,
+    Action,
     Event,
     FieldError,
     InvalidPayload,
@@ -68,7 +69,7 @@ def normalize(payload: Any) -> Normalized:
     if summary is None:
         r.fail("title", "is missing or blank")
     transition = (fields["alert_transition"] or "Triggered").strip()
-    action = "resolve" if transition.lower() in _RESOLVE else "trigger"
+    action: Action = "resolve" if transition.lower() in _RESOLVE else "trigger"
     base = fields["alert_cycle_key"] or fields["aggreg_key"] or fields["alert_id"]
     if action == "resolve" and base is None:
         r.fail("alert_cycle_key", "alert_cycle_key, aggreg_key or alert_id is needed to resolve")
@@ -81,7 +82,7 @@ def normalize(payload: Any) -> Normalized:
         severity = fields["alert_type"]
     tag_map = tags_of(tags)
     event = Event(
-        action=action,  # type: ignore[arg-type]
+        action=action,
         dedup_key=short_key(f"datadog-{base}", "datadog") if base else None,
         summary=summary[:SUMMARY_MAX],
         severity=severity,

@@ -16,6 +16,7 @@ from app.ingest.normalizers.base import (
     Event,
     Normalized,
     Reader,
+    as_action,
     link,
 )
 
@@ -60,7 +61,7 @@ def normalize(payload: Any) -> Normalized:
     r.check()
     hints = [h for h in (service, labels.get("service")) if h]
     event = Event(
-        action=action,  # type: ignore[arg-type]
+        action=as_action(action),
         dedup_key=dedup_key,
         summary=(summary or "")[:SUMMARY_MAX],
         severity=severity,

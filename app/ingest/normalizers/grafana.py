@@ -12,6 +12,7 @@ from typing import Any
 from app.ingest.normalizers import alertmanager
 from app.ingest.normalizers.base import (
     SUMMARY_MAX,
+    Action,
     Event,
     Normalized,
     Reader,
@@ -19,7 +20,7 @@ from app.ingest.normalizers.base import (
     short_key,
 )
 
-_LEGACY_ACTIONS = {"alerting": "trigger", "no_data": "trigger", "ok": "resolve"}
+_LEGACY_ACTIONS: dict[str, Action] = {"alerting": "trigger", "no_data": "trigger", "ok": "resolve"}
 
 
 def _is_legacy(payload: Any) -> bool:
@@ -46,7 +47,7 @@ def _legacy(payload: dict[str, Any]) -> Normalized:
     if action is None:  # paused, pending: nothing to page for
         return Normalized(events=[], info={"state": state, "ignored": True})
     event = Event(
-        action=action,  # type: ignore[arg-type]
+        action=action,
         dedup_key=short_key(f"grafana-rule-{rule_id or rule}", "grafana"),
         summary=(title or rule or "Grafana alert")[:SUMMARY_MAX],
         severity=tags.get("severity"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.ingest.normalizers.base import (
     SUMMARY_MAX,
+    Action,
     Event,
     FieldError,
     InvalidPayload,
@@ -20,7 +21,11 @@ from app.ingest.normalizers.base import (
     short_key,
 )
 
-_ACTIONS = {"CREATED": "trigger", "ACTIVATED": "trigger", "ACKNOWLEDGED": "acknowledge"}
+_ACTIONS: dict[str, Action] = {
+    "CREATED": "trigger",
+    "ACTIVATED": "trigger",
+    "ACKNOWLEDGED": "acknowledge",
+}
 _ACTIONS["CLOSED"] = "resolve"
 
 
@@ -58,7 +63,7 @@ def normalize(payload: Any) -> Normalized:
     if isinstance(tags, dict) and isinstance(tags.get("tag"), dict):
         hints += _strings(tags["tag"].get("service"))
     event = Event(
-        action=_ACTIONS[state.upper()],  # type: ignore[arg-type]
+        action=_ACTIONS[state.upper()],
         dedup_key=short_key(f"newrelic-{issue_id}", "newrelic"),
         summary=summary[:SUMMARY_MAX],
         severity=priority,

@@ -21,6 +21,7 @@ from app.ingest.normalizers.base import (
     InvalidPayload,
     Normalized,
     Reader,
+    as_action,
     parse_time,
 )
 
@@ -101,7 +102,7 @@ def normalize(payload: Any) -> Normalized:
     if occurred is not None:
         details["timestamp"] = occurred.isoformat()
     event = Event(
-        action=action,  # type: ignore[arg-type]
+        action=as_action(action),
         dedup_key=dedup_key,
         summary=(summary or "")[:SUMMARY_MAX],
         severity=severity,

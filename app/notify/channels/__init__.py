@@ -52,7 +52,7 @@ class Channels:
 
 def _aws_client(name: str, warn: Callable[[str], None]) -> Any:
     try:
-        return boto3.client(name)  # type: ignore[call-overload]
+        return boto3.client(name)
     except (BotoCoreError, ValueError) as exc:
         warn(f"{name} disabled: AWS is not configured ({type(exc).__name__}: {exc})")
         return None

@@ -21,7 +21,7 @@ TWILIO_API = "https://api.twilio.com"
 TWILIO_PERMANENT = {21211, 21214, 21217, 21401, 21407, 21408, 21421, 21610, 21612, 21614, 13224}
 
 
-class _RedirectedHttp(TwilioHttpClient):
+class _RedirectedHttp(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
     """Twilio's HTTP client, pointed at another base URL (tests, air-gapped installs)."""
 
     def __init__(self, base_url: str) -> None:

@@ -8,9 +8,10 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.identity.models import TeamMember, User
-from app.schedules import oncall
+from app.oncall.current import who
 from app.schedules.models import Schedule
 from workflows.incident_types import Target
 
@@ -44,9 +45,9 @@ async def resolve(*, session: AsyncSession, targets: list[Target], at: datetime)
             members = (
                 await session.scalars(
                     select(User)
-                    .join(TeamMember, TeamMember.user_id == User.id)  # type: ignore[arg-type]
-                    .where(TeamMember.team_id == UUID(target.id))
-                    .order_by(User.name, User.id)
+                    .join(TeamMember, col(TeamMember.user_id) == col(User.id))
+                    .where(col(TeamMember.team_id) == UUID(target.id))
+                    .order_by(col(User.name), col(User.id))
                 )
             ).all()
             if not members:
@@ -59,7 +60,7 @@ async def resolve(*, session: AsyncSession, targets: list[Target], at: datetime)
                 out.unresolved.append(f"schedule {target.id} no longer exists")
                 continue
             # Whoever is on call at the instant the level fires, not when the incident opened.
-            found = await oncall.who(session=session, schedule=schedule, at=at)
+            found = await who(session=session, schedule=schedule, at=at)
             if not found.users:
                 out.unresolved.append(f"schedule {schedule.name} has nobody on call")
             for user in found.users:

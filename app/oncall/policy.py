@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
 from app.escalation import service as escalation
-from app.escalation import targets
 from app.escalation.models import EscalationLevel, TargetType, levels_from_json
 from app.identity.models import User
-from app.schedules import oncall
+from app.oncall.current import who
+from app.oncall.targets import resolve
 from app.schedules.models import Schedule
 from app.schedules.views import LevelOnCall, LevelUser, ServiceOnCall, TargetRef
 from workflows.incident_types import Target
@@ -37,12 +37,12 @@ async def _level(
             if schedule is None:
                 warnings.append(f"schedule {t.id} no longer exists")
                 continue
-            found = await oncall.who(session=session, schedule=schedule, at=at)
+            found = await who(session=session, schedule=schedule, at=at)
             warnings += found.warnings
             for user in found.users:
                 add(user, ref, found.start, found.end)
         else:
-            resolved = await targets.resolve(
+            resolved = await resolve(
                 session=session, targets=[Target(type=t.type.value, id=str(t.id))], at=at
             )
             warnings += resolved.unresolved

@@ -1,26 +1,24 @@
-"""Who is on call: per schedule, for every schedule, for a service, and a user's shifts."""
+"""Shifts of a schedule and of a user over a range, and the checks of query instants."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from app.errors import invalid
 from app.identity.models import User
 from app.schedules import service as schedules
-from app.schedules.convert import EARLIEST, LATEST, invalid
+from app.schedules.convert import EARLIEST, LATEST
 from app.schedules.models import Schedule, ScheduleOverride
-from app.schedules.rotation import HORIZON, TooManyShifts, on_call, shifts
-from app.schedules.spec import Rendering
+from app.schedules.rotation import TooManyShifts, shifts
+from app.schedules.spec import Rendering, Shift
 from app.schedules.views import (
     GapPublic,
     LayerShifts,
-    OnCallList,
-    OnCallUser,
-    ScheduleOnCall,
     ScheduleShifts,
     ShiftPublic,
     UserShift,
@@ -28,18 +26,6 @@ from app.schedules.views import (
 )
 
 MAX_RANGE = timedelta(days=366)
-
-
-@dataclass
-class Who:
-    """Who a schedule has on call at an instant (nobody, in a gap), with their shift."""
-
-    schedule: Schedule
-    at: datetime
-    users: list[User] = field(default_factory=list)
-    start: datetime | None = None
-    end: datetime | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 def check_instant(value: datetime, field_name: str) -> datetime:
@@ -60,52 +46,12 @@ def check_range(since: datetime, until: datetime) -> tuple[datetime, datetime]:
     return since, until
 
 
-async def _names(session: AsyncSession, ids: set[UUID]) -> dict[UUID, User]:
+async def users_by_id(session: AsyncSession, ids: set[UUID]) -> dict[UUID, User]:
+    """Return the users with these ids that still exist."""
     if not ids:
         return {}
-    rows = await session.scalars(select(User).where(User.id.in_(ids)))
+    rows = await session.scalars(select(User).where(col(User.id).in_(ids)))
     return {u.id: u for u in rows.all()}
-
-
-async def who(*, session: AsyncSession, schedule: Schedule, at: datetime) -> Who:
-    """Return who `schedule` has on call at `at`."""
-    spec = await schedules.load_spec(
-        session=session, schedule=schedule, since=at - HORIZON, until=at + HORIZON
-    )
-    found = on_call(spec, at)
-    out = Who(schedule=schedule, at=at, start=found.start, end=found.end)
-    if found.user_id is None:
-        out.warnings.append(f"nobody is on call in schedule {schedule.name!r} at {at.isoformat()}")
-        return out
-    user = (await _names(session, {found.user_id})).get(found.user_id)
-    if user is None:
-        out.warnings.append(f"user {found.user_id} is on call but no longer exists")
-    else:
-        out.users.append(user)
-    return out
-
-
-def who_view(found: Who) -> ScheduleOnCall:
-    """Return the API answer for `who`."""
-    return ScheduleOnCall(
-        at=found.at,
-        schedule_id=found.schedule.id,
-        schedule_name=found.schedule.name,
-        timezone=found.schedule.timezone,
-        users=[
-            OnCallUser(id=u.id, name=u.name, start=found.start, end=found.end) for u in found.users
-        ],
-        warnings=found.warnings,
-    )
-
-
-async def all_on_call(
-    *, session: AsyncSession, at: datetime, limit: int = 100, offset: int = 0
-) -> OnCallList:
-    """Return who is on call at `at` in every schedule (a page of them, by name)."""
-    rows, total = await schedules.list_schedules(session=session, limit=limit, offset=offset)
-    data = [who_view(await who(session=session, schedule=s, at=at)) for s in rows]
-    return OnCallList(at=at, data=data, count=total)
 
 
 async def _render(
@@ -124,9 +70,9 @@ async def schedule_shifts(
     """Return the final shifts of [since, until), each layer's shifts, and the gaps."""
     rendered = await _render(session, schedule, since, until)
     ids = {s.user_id for s in rendered.shifts} | {s.user_id for ls in rendered.layers for s in ls}
-    users = await _names(session, ids)
+    users = await users_by_id(session, ids)
 
-    def view(items: list) -> list[ShiftPublic]:  # type: ignore[type-arg]
+    def view(items: list[Shift]) -> list[ShiftPublic]:
         return [
             ShiftPublic(
                 user_id=s.user_id,
@@ -160,20 +106,20 @@ async def user_shifts(
     *, session: AsyncSession, user_id: UUID, since: datetime, until: datetime
 ) -> UserShifts:
     """Return a user's final shifts in every schedule over [since, until), by start."""
-    covering = select(ScheduleOverride.schedule_id).where(
-        ScheduleOverride.user_id == user_id,
-        ScheduleOverride.start_at < until,
-        ScheduleOverride.end_at > since,
+    covering = select(col(ScheduleOverride.schedule_id)).where(
+        col(ScheduleOverride.user_id) == user_id,
+        col(ScheduleOverride.start_at) < until,
+        col(ScheduleOverride.end_at) > since,
     )
     rows = await session.scalars(
         select(Schedule)
         .where(
             or_(
-                Schedule.layers.contains([{"users": [str(user_id)]}]),
-                Schedule.id.in_(covering),
+                col(Schedule.layers).contains([{"users": [str(user_id)]}]),
+                col(Schedule.id).in_(covering),
             )
         )
-        .order_by(Schedule.name)
+        .order_by(col(Schedule.name))
     )
     data: list[UserShift] = []
     for schedule in rows.all():

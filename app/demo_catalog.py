@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit.models import Actor
 from app.catalog import service as catalog
@@ -29,7 +30,7 @@ from app.schedules.models import LayerIn, ScheduleCreate
 async def seed_catalog(*, session: AsyncSession, users: Sequence[User], actor: Actor) -> list[str]:
     """Create the demo escalation policy and service; return lines to show the user."""
     bob, carol = users[1], users[2]
-    team = await session.scalar(select(Team).where(func.lower(Team.name) == "platform"))
+    team = await session.scalar(select(Team).where(func.lower(col(Team.name)) == "platform"))
     if team is None:
         raise LookupError("the demo team Platform must exist before the catalog is seeded")
     primary = await schedules.create_schedule(
