@@ -27,8 +27,8 @@ from app.ingest.routes import router as ingest_router
 from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
-from app.postmortems.routes import router as postmortems_router
 from app.oncall.routes import router as oncall_router
+from app.postmortems.routes import router as postmortems_router
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.temporal import LazyClient

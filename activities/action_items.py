@@ -6,6 +6,7 @@ import asyncio
 from html import escape
 
 from sqlalchemy import select
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -29,13 +30,13 @@ class ActionItemActivities:
     async def _address(self, user: User, kind: ContactType) -> str | None:
         async with self.sessionmaker() as session:
             address = await session.scalar(
-                select(ContactMethod.address)
+                select(col(ContactMethod.address))
                 .where(
-                    ContactMethod.user_id == user.id,
-                    ContactMethod.type == kind.value,
-                    ContactMethod.verified.is_(True),
+                    col(ContactMethod.user_id) == user.id,
+                    col(ContactMethod.type) == kind.value,
+                    col(ContactMethod.verified).is_(True),
                 )
-                .order_by(ContactMethod.created_at)
+                .order_by(col(ContactMethod.created_at))
                 .limit(1)
             )
         if address:

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.identity.models import Role, TeamMember, User
 from app.postmortems.models import Postmortem, PostmortemStatus
@@ -13,7 +14,9 @@ from app.postmortems.models import Postmortem, PostmortemStatus
 
 async def team_ids_of(session: AsyncSession, user_id: UUID) -> set[UUID]:
     """Return the ids of the teams `user_id` belongs to."""
-    rows = await session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id))
+    rows = await session.scalars(
+        select(col(TeamMember.team_id)).where(col(TeamMember.user_id) == user_id)
+    )
     return set(rows.all())
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -212,31 +213,37 @@ async def list_items(
     offset: int = 0,
 ) -> list[ActionItem]:
     """Return action items across the postmortems the user may read, soonest due first."""
-    query = select(ActionItem).join(Postmortem, Postmortem.id == ActionItem.postmortem_id)
+    query = select(ActionItem).join(Postmortem, col(Postmortem.id) == col(ActionItem.postmortem_id))
     if user.role != Role.admin:
         teams = await team_ids_of(session, user.id)
         visible = [
-            Postmortem.status == PostmortemStatus.published.value,
-            Postmortem.owner_id == user.id,
-            ActionItem.assignee_id == user.id,
+            col(Postmortem.status) == PostmortemStatus.published.value,
+            col(Postmortem.owner_id) == user.id,
+            col(ActionItem.assignee_id) == user.id,
         ]
         if teams:
-            visible.append(Postmortem.team_id.in_(teams))
+            visible.append(col(Postmortem.team_id).in_(teams))
         query = query.where(or_(*visible))
     if postmortem_id is not None:
-        query = query.where(ActionItem.postmortem_id == postmortem_id)
+        query = query.where(col(ActionItem.postmortem_id) == postmortem_id)
     if assignee_id is not None:
-        query = query.where(ActionItem.assignee_id == assignee_id)
+        query = query.where(col(ActionItem.assignee_id) == assignee_id)
     if status is not None:
-        query = query.where(ActionItem.status == status.value)
+        query = query.where(col(ActionItem.status) == status.value)
     now = utcnow()
-    late = (ActionItem.status != ActionItemStatus.completed.value) & (ActionItem.due_at <= now)
+    late = (col(ActionItem.status) != ActionItemStatus.completed.value) & (
+        col(ActionItem.due_at) <= now
+    )
     if overdue is True:
         query = query.where(late)
     elif overdue is False:
-        query = query.where(~late | ActionItem.due_at.is_(None))
+        query = query.where(~late | col(ActionItem.due_at).is_(None))
     rows = await session.scalars(
-        query.order_by(ActionItem.due_at.asc().nulls_last(), ActionItem.created_at, ActionItem.id)
+        query.order_by(
+            col(ActionItem.due_at).asc().nulls_last(),
+            col(ActionItem.created_at),
+            col(ActionItem.id),
+        )
         .limit(limit)
         .offset(offset)
     )
@@ -248,9 +255,9 @@ async def titles_for_export(
 ) -> list[tuple[str, str, str]]:
     """Return (title, status, assignee name) of a postmortem's items, for the Markdown export."""
     rows = await session.execute(
-        select(ActionItem.title, ActionItem.status, User.name)
-        .join(User, User.id == ActionItem.assignee_id)
-        .where(ActionItem.postmortem_id == postmortem_id)
-        .order_by(ActionItem.created_at, ActionItem.id)
+        select(col(ActionItem.title), col(ActionItem.status), col(User.name))
+        .join(User, col(User.id) == col(ActionItem.assignee_id))
+        .where(col(ActionItem.postmortem_id) == postmortem_id)
+        .order_by(col(ActionItem.created_at), col(ActionItem.id))
     )
     return [(t, s, n) for t, s, n in rows.all()]

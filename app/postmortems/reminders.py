@@ -7,8 +7,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
-from app.problems import Problem
 from app.postmortems.models import ActionItem, ActionItemStatus
+from app.problems import Problem
 from workflows.action_item_types import WORKFLOW_NAME, ReminderState, workflow_id
 
 

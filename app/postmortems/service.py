@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -59,7 +60,9 @@ async def user_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
             continue
     if not wanted:
         return {}
-    rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    rows = await session.execute(
+        select(col(User.id), col(User.name)).where(col(User.id).in_(wanted))
+    )
     return {str(i): n for i, n in rows.all()}
 
 
@@ -68,7 +71,7 @@ async def user_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
 
 async def _incidents(session: AsyncSession, ids: list[UUID]) -> list[Incident]:
     unique = list(dict.fromkeys(ids))
-    rows = (await session.scalars(select(Incident).where(Incident.id.in_(unique)))).all()
+    rows = (await session.scalars(select(Incident).where(col(Incident.id).in_(unique)))).all()
     found = {i.id: i for i in rows}
     missing = [str(i) for i in unique if i not in found]
     if missing:
@@ -82,22 +85,25 @@ async def _source_events(
 ) -> list[timeline_.SourceEvent]:
     numbers = {i.id: i.number or 0 for i in incidents}
     rows = await session.scalars(
-        select(TimelineEvent).where(TimelineEvent.incident_id.in_(list(numbers)))
+        select(TimelineEvent).where(col(TimelineEvent.incident_id).in_(list(numbers)))
     )
-    return [
-        timeline_.SourceEvent(
-            id=e.id,
-            incident_id=e.incident_id,
-            incident_number=numbers[e.incident_id],
-            at=e.at,
-            type=e.type,
-            actor=e.actor or {},
-            detail=e.detail or {},
-            position=e.position,
-            seq=e.seq or 0,
+    events: list[timeline_.SourceEvent] = []
+    for e in rows.all():
+        assert e.at is not None  # a NOT NULL column; the model types it optional
+        events.append(
+            timeline_.SourceEvent(
+                id=e.id,
+                incident_id=e.incident_id,
+                incident_number=numbers[e.incident_id],
+                at=e.at,
+                type=e.type,
+                actor=e.actor or {},
+                detail=e.detail or {},
+                position=e.position,
+                seq=e.seq or 0,
+            )
         )
-        for e in rows.all()
-    ]
+    return events
 
 
 async def _template(session: AsyncSession, template_id: UUID | None) -> PostmortemTemplate:
@@ -109,7 +115,7 @@ async def _template(session: AsyncSession, template_id: UUID | None) -> Postmort
         return template
     template = await session.scalar(
         select(PostmortemTemplate).order_by(
-            PostmortemTemplate.is_default.desc(), PostmortemTemplate.created_at
+            col(PostmortemTemplate.is_default).desc(), col(PostmortemTemplate.created_at)
         )
     )
     if template is None:  # every template deleted: fall back to the built-in one
@@ -146,7 +152,7 @@ async def create(
     services: dict[UUID, str] = dict(
         (
             await session.execute(
-                select(Service.id, Service.name).where(Service.id.in_(service_ids))
+                select(col(Service.id), col(Service.name)).where(col(Service.id).in_(service_ids))
             )
         ).all()
     )
@@ -243,19 +249,21 @@ async def list_postmortems(
     if user.role != Role.admin:
         teams = await team_ids_of(session, user.id)
         visible = [
-            Postmortem.status == PostmortemStatus.published.value,
-            Postmortem.owner_id == user.id,
+            col(Postmortem.status) == PostmortemStatus.published.value,
+            col(Postmortem.owner_id) == user.id,
         ]
         if teams:
-            visible.append(Postmortem.team_id.in_(teams))
+            visible.append(col(Postmortem.team_id).in_(teams))
         query = query.where(or_(*visible))
     if status is not None:
-        query = query.where(Postmortem.status == status.value)
+        query = query.where(col(Postmortem.status) == status.value)
     if incident_id is not None:
-        query = query.where(Postmortem.incident_ids.contains([incident_id]))
+        query = query.where(col(Postmortem.incident_ids).contains([incident_id]))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Postmortem.created_at.desc(), Postmortem.id).limit(limit).offset(offset)
+        query.order_by(col(Postmortem.created_at).desc(), col(Postmortem.id))
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
@@ -267,8 +275,8 @@ async def versions(
     await get(session=session, postmortem_id=postmortem_id, user=user)
     rows = await session.scalars(
         select(PostmortemVersion)
-        .where(PostmortemVersion.postmortem_id == postmortem_id)
-        .order_by(PostmortemVersion.version)
+        .where(col(PostmortemVersion.postmortem_id) == postmortem_id)
+        .order_by(col(PostmortemVersion.version))
     )
     return list(rows.all())
 

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
@@ -29,7 +30,7 @@ async def list_templates(*, session: AsyncSession) -> list[PostmortemTemplate]:
     """Return every template, the default first."""
     rows = await session.scalars(
         select(PostmortemTemplate).order_by(
-            PostmortemTemplate.is_default.desc(), PostmortemTemplate.name
+            col(PostmortemTemplate.is_default).desc(), col(PostmortemTemplate.name)
         )
     )
     return list(rows.all())
@@ -46,7 +47,7 @@ async def get(*, session: AsyncSession, template_id: UUID) -> PostmortemTemplate
 async def _clear_default(session: AsyncSession, except_id: UUID) -> None:
     await session.execute(
         update(PostmortemTemplate)
-        .where(PostmortemTemplate.id != except_id)
+        .where(col(PostmortemTemplate.id) != except_id)
         .values(is_default=False)
     )
 

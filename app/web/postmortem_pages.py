@@ -15,7 +15,6 @@ from app.connections import service as connections
 from app.connections.models import ConnectionType
 from app.deps import SessionDep, get_temporal
 from app.errors import DomainError, NotFound
-from app.problems import as_problem
 from app.identity import service as identity
 from app.postmortems import action_items, export, push, reminders, timeline_edits
 from app.postmortems import service as postmortems
@@ -32,6 +31,7 @@ from app.postmortems.models import (
     TimelineEntryIn,
     TimelineEntryUpdate,
 )
+from app.problems import as_problem
 from app.web.auth import Viewer, WebViewer
 from app.web.render import SECURITY_HEADERS, WebRoute, error_page, page, see_other
 
