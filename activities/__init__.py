@@ -8,6 +8,7 @@ from typing import Any
 from activities.incident import IncidentActivities
 from activities.notify import AnnounceActivities, NotifyActivities
 from activities.slack import SlackActivities
+from activities.statuspages import StatusPageActivities
 from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, build_channels
@@ -22,6 +23,7 @@ def build_activities(
     channels = channels or build_channels(settings)
     notify = NotifyActivities(sessionmaker, settings, channels)
     announce = AnnounceActivities(sessionmaker, settings, channels)
+    status_pages = StatusPageActivities(sessionmaker, settings)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -30,4 +32,6 @@ def build_activities(
         slack.sync_chat,
         notify.send_notification,
         announce.announce_page,
+        status_pages.advance_maintenance,
+        status_pages.announce_maintenance,
     ]

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     oidc_scopes: str = Field(default="openid email profile", alias="OIDC_SCOPES")
     oidc_provider_name: str = Field(default="single sign-on", alias="OIDC_PROVIDER_NAME")
 
+    # Status pages: public reads per client (steady rate and burst), and the debounce of
+    # component changes before subscribers hear of them.
+    status_rate_per_second: float = Field(default=5.0, gt=0, alias="PAGEFREE_STATUS_RATE")
+    status_rate_burst: int = Field(default=60, ge=1, alias="PAGEFREE_STATUS_RATE_BURST")
+    status_debounce: timedelta = Field(
+        default=timedelta(minutes=2), alias="PAGEFREE_STATUS_DEBOUNCE"
+    )
+    # Lets user-configured URLs (status-page webhooks) reach private addresses: tests only.
+    allow_private_targets: bool = Field(default=False, alias="PAGEFREE_ALLOW_PRIVATE_TARGETS")
+
     @property
     def base_url(self) -> str:
         """Return the public base URL of the API and web UI, without a trailing slash."""

@@ -9,11 +9,19 @@ from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
 from app.slack.models import SlackMessage
+from app.statuspages.models import (
+    Announcement,
+    PageIncident,
+    PageIncidentUpdate,
+    StatusComponent,
+    StatusPage,
+)
 from app.web.models import WebSession
 
 __all__ = [
     "ActionLinkUse",
     "Alert",
+    "Announcement",
     "ApiToken",
     "AuditEvent",
     "CalendarFeed",
@@ -25,11 +33,15 @@ __all__ = [
     "Integration",
     "Notification",
     "NotificationRule",
+    "PageIncident",
+    "PageIncidentUpdate",
     "Schedule",
     "ScheduleOverride",
     "ScheduleSwap",
     "Service",
     "SlackMessage",
+    "StatusComponent",
+    "StatusPage",
     "Team",
     "TeamMember",
     "TimelineEvent",

@@ -1,7 +1,8 @@
 """Deterministic workflow code; registered by worker.py."""
 
 from workflows.incident import IncidentWorkflow
+from workflows.maintenance import MaintenanceWorkflow
 
-WORKFLOWS = [IncidentWorkflow]
+WORKFLOWS = [IncidentWorkflow, MaintenanceWorkflow]
 
-__all__ = ["WORKFLOWS", "IncidentWorkflow"]
+__all__ = ["WORKFLOWS", "IncidentWorkflow", "MaintenanceWorkflow"]

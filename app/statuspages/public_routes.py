@@ -1,0 +1,182 @@
+"""Public reads of status pages: HTML, Statuspage v2 JSON and an Atom feed; rate limited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from app.config import Settings
+from app.db import utcnow
+from app.deps import SessionDep, SettingsDep
+from app.errors import NotFound, RateLimited
+from app.ingest.ratelimit import Rate, RateLimiter
+from app.statuspages import service as pages
+from app.statuspages import snapshot, v2
+from app.statuspages.models import StatusPage, Visibility
+from app.statuspages.render import env
+from app.web import auth as web_auth
+
+router = APIRouter(tags=["status pages (public)"])
+
+# Readers may cache a public page this long: well inside the 60 s promise of freshness.
+PUBLIC_CACHE = "public, max-age=15, stale-while-revalidate=15"
+PRIVATE_CACHE = "private, no-store"
+# The page loads only our stylesheet: no scripts at all, no frames, forms only to us.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _limiter(request: Request, settings: Settings) -> RateLimiter:
+    limiter: RateLimiter | None = getattr(request.app.state, "status_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(settings.redis_url, prefix="pagefree:status-rl:")
+        request.app.state.status_limiter = limiter
+    return limiter
+
+
+async def _limit(request: Request, settings: Settings) -> None:
+    client = request.client.host if request.client else "unknown"
+    rate = Rate(per_second=settings.status_rate_per_second, burst=settings.status_rate_burst)
+    wait = await _limiter(request, settings).hit("status", client, rate)
+    if wait > 0:
+        raise RateLimited("too many requests for status pages", retry_after=int(wait) + 1)
+
+
+async def _may_read(
+    request: Request, session: SessionDep, settings: Settings, page: StatusPage
+) -> bool:
+    if page.visibility == Visibility.public:
+        return True
+    staff = await web_auth.lookup(
+        session=session, settings=settings, raw=request.cookies.get(web_auth.SESSION_COOKIE)
+    )
+    return staff is not None
+
+
+async def readable(
+    request: Request, session: SessionDep, settings: Settings, slug: str
+) -> snapshot.Snapshot:
+    """Return what this reader may see of the page, or NotFound (a private page is not told)."""
+    await _limit(request, settings)
+    page = await pages.get_by_slug(session=session, slug=slug)
+    if not await _may_read(request, session, settings, page):
+        raise NotFound(f"there is no status page {slug!r}")
+    return await snapshot.load(session, page, base_url=settings.base_url, now=utcnow())
+
+
+def _cached(
+    request: Request, s: snapshot.Snapshot, body: bytes, media_type: str, **headers: str
+) -> Response:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    cache = PUBLIC_CACHE if s.page.visibility == Visibility.public else PRIVATE_CACHE
+    common = {"ETag": etag, "Cache-Control": cache, "X-Content-Type-Options": "nosniff", **headers}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=common)
+    return Response(body, media_type=media_type, headers=common)
+
+
+def _json(request: Request, s: snapshot.Snapshot, data: dict[str, Any]) -> Response:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return _cached(
+        request,
+        s,
+        body,
+        "application/json",
+        **{"Access-Control-Allow-Origin": "*"} if s.page.visibility == Visibility.public else {},
+    )
+
+
+def render_page(s: snapshot.Snapshot, *, preview: bool = False) -> str:
+    """Return the public HTML of a snapshot."""
+    return env.get_template("page.html").render(
+        s=s,
+        st=s.status,
+        components=v2.components(s),
+        base=f"/status/{s.page.slug}",
+        preview=preview,
+    )
+
+
+@router.get("/status/{slug}", response_class=HTMLResponse)
+async def status_page(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str
+) -> Response:
+    """The public status page: server-rendered, no JavaScript, cacheable."""
+    try:
+        s = await readable(request, session, settings, slug)
+    except NotFound:
+        body = env.get_template("not_found.html").render()
+        return HTMLResponse(body, status_code=404, headers={"Content-Security-Policy": PAGE_CSP})
+    html = render_page(s).encode()
+    return _cached(
+        request,
+        s,
+        html,
+        "text/html; charset=utf-8",
+        **{"Content-Security-Policy": PAGE_CSP, "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.get("/status/{slug}/history.atom")
+async def history_atom(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str
+) -> Response:
+    """An Atom feed of the page's incidents and maintenances, newest first."""
+    s = await readable(request, session, settings, slug)
+    entries = sorted(
+        s.incidents + s.maintenances,
+        key=lambda i: i.updated_at or i.created_at or s.now,
+        reverse=True,
+    )
+    body = env.get_template("history.atom").render(s=s, entries=entries).encode()
+    return _cached(request, s, body, "application/atom+xml; charset=utf-8")
+
+
+def _v2(path: str, build: Callable[[snapshot.Snapshot], dict[str, Any]], doc: str) -> None:
+    async def endpoint(
+        request: Request, session: SessionDep, settings: SettingsDep, slug: str
+    ) -> Response:
+        s = await readable(request, session, settings, slug)
+        return _json(request, s, build(s))
+
+    endpoint.__doc__ = doc
+    router.add_api_route(
+        f"/status/{{slug}}/api/v2/{path}", endpoint, methods=["GET"], name=f"status_v2_{path}"
+    )
+
+
+_v2(
+    "summary.json",
+    v2.summary_json,
+    "Statuspage v2 summary: page, components, incidents, maintenances, status.",
+)
+_v2("status.json", v2.status_json, "Statuspage v2 status: the page indicator and its description.")
+_v2("components.json", v2.components_json, "Statuspage v2 components.")
+_v2("incidents.json", v2.incidents_json, "Statuspage v2 incidents: the 50 most recent.")
+_v2(
+    "incidents/unresolved.json",
+    lambda s: v2.incidents_json(s, unresolved=True),
+    "Statuspage v2 unresolved incidents.",
+)
+_v2(
+    "scheduled-maintenances.json",
+    v2.maintenances_json,
+    "Statuspage v2 scheduled maintenances: the 50 most recent.",
+)
+_v2(
+    "scheduled-maintenances/upcoming.json",
+    lambda s: v2.maintenances_json(s, "upcoming"),
+    "Statuspage v2 upcoming maintenances.",
+)
+_v2(
+    "scheduled-maintenances/active.json",
+    lambda s: v2.maintenances_json(s, "active"),
+    "Statuspage v2 maintenances in progress.",
+)

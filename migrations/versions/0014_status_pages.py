@@ -1,0 +1,140 @@
+"""status pages
+
+Revision ID: 0014
+Revises: 0008
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0014"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _now() -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(
+        "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
+
+
+def _uuids(name: str) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(name, postgresql.ARRAY(sa.Uuid()), server_default="{}", nullable=False)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "status_pages",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("slug", sa.String(length=63), nullable=False),
+        sa.Column("visibility", sa.String(length=16), nullable=False),
+        sa.Column("auto_publish_severity", sa.String(length=16), nullable=True),
+        sa.Column("auto_publish_mode", sa.String(length=16), nullable=False),
+        sa.Column("time_zone", sa.String(length=64), nullable=False),
+        _now(),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("slug"),
+    )
+    op.create_table(
+        "status_components",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("page_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("group", sa.String(length=200), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        _uuids("service_ids"),
+        sa.Column("status_override", sa.String(length=32), nullable=True),
+        sa.Column("override_until", sa.DateTime(timezone=True), nullable=True),
+        _now(),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["page_id"], ["status_pages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_status_components_page", "status_components", ["page_id", "position"])
+    op.create_index(
+        "ix_status_components_services",
+        "status_components",
+        ["service_ids"],
+        postgresql_using="gin",
+    )
+    op.create_table(
+        "status_page_incidents",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("page_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("impact", sa.String(length=16), nullable=False),
+        sa.Column("published", sa.Boolean(), nullable=False),
+        _uuids("component_ids"),
+        _uuids("incident_ids"),
+        sa.Column("suppress_paging", sa.Boolean(), nullable=False),
+        sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("scheduled_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("remind_before_seconds", sa.Float(), nullable=True),
+        sa.Column("workflow_id", sa.Text(), nullable=True),
+        _now(),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("monitoring_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["page_id"], ["status_pages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_status_page_incidents_page", "status_page_incidents", ["page_id", "kind", "created_at"]
+    )
+    op.create_index(
+        "ix_status_page_incidents_internal",
+        "status_page_incidents",
+        ["incident_ids"],
+        postgresql_using="gin",
+    )
+    op.create_table(
+        "status_page_incident_updates",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("page_incident_id", sa.Uuid(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("affected_components", postgresql.JSONB(), nullable=True),
+        _now(),
+        sa.ForeignKeyConstraint(
+            ["page_incident_id"], ["status_page_incidents.id"], ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_status_updates_incident",
+        "status_page_incident_updates",
+        ["page_incident_id", "created_at"],
+    )
+    op.create_table(
+        "status_announcements",
+        sa.Column("id", sa.String(length=200), nullable=False),
+        sa.Column("page_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        _uuids("component_ids"),
+        _now(),
+        sa.ForeignKeyConstraint(["page_id"], ["status_pages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_status_announcements_page", "status_announcements", ["page_id", "created_at"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("status_announcements")
+    op.drop_table("status_page_incident_updates")
+    op.drop_table("status_page_incidents")
+    op.drop_table("status_components")
+    op.drop_table("status_pages")
