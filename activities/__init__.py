@@ -34,4 +34,6 @@ def build_activities(
         announce.announce_page,
         status_pages.advance_maintenance,
         status_pages.announce_maintenance,
+        status_pages.sync_page,
+        status_pages.announce_components,
     ]

@@ -1,4 +1,4 @@
-"""Status-page activities: maintenance timers' writes and announcements."""
+"""Status-page activities: page recomputes, maintenance timers' writes, announcements."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ from temporalio import activity
 
 from app.config import Settings
 from app.db import SessionMaker
-from app.statuspages import announce
+from app.statuspages import announce, sync
 from app.statuspages import incidents as page_incidents
 from app.statuspages.models import MaintenanceStatus
 from workflows.statuspage_types import (
     ADVANCE_MAINTENANCE,
+    ANNOUNCE_COMPONENTS,
     ANNOUNCE_MAINTENANCE,
+    SYNC_PAGE,
     AdvanceMaintenance,
+    AnnounceComponents,
     MaintenanceAnnouncement,
+    PageObserved,
+    SyncPage,
 )
 
 
@@ -44,5 +49,30 @@ class StatusPageActivities:
         """Record the announcement of a maintenance's reminder, start or completion."""
         async with self.sessionmaker() as session:
             written = await announce.maintenance(session, UUID(inp.maintenance_id), inp.kind)
+            await session.commit()
+        return written
+
+    @activity.defn(name=SYNC_PAGE)
+    async def sync_page(self, inp: SyncPage) -> PageObserved:
+        """Auto-publish page incidents for changed internal incidents; observe the statuses."""
+        async with self.sessionmaker() as session:
+            statuses = await sync.observe(
+                session, UUID(inp.page_id), [UUID(i) for i in inp.incident_ids]
+            )
+            await session.commit()
+        if statuses is None:
+            return PageObserved(exists=False)
+        return PageObserved(exists=True, statuses=statuses)
+
+    @activity.defn(name=ANNOUNCE_COMPONENTS)
+    async def announce_components(self, inp: AnnounceComponents) -> bool:
+        """Record the announcement of component changes that held."""
+        async with self.sessionmaker() as session:
+            written = await sync.announce_components(
+                session,
+                UUID(inp.page_id),
+                inp.key,
+                {UUID(c.component_id): c.status for c in inp.changes},
+            )
             await session.commit()
         return written

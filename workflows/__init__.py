@@ -2,7 +2,8 @@
 
 from workflows.incident import IncidentWorkflow
 from workflows.maintenance import MaintenanceWorkflow
+from workflows.statuspage import StatusPageWorkflow
 
-WORKFLOWS = [IncidentWorkflow, MaintenanceWorkflow]
+WORKFLOWS = [IncidentWorkflow, MaintenanceWorkflow, StatusPageWorkflow]
 
-__all__ = ["WORKFLOWS", "IncidentWorkflow", "MaintenanceWorkflow"]
+__all__ = ["WORKFLOWS", "IncidentWorkflow", "MaintenanceWorkflow", "StatusPageWorkflow"]

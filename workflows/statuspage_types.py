@@ -49,3 +49,83 @@ def maintenance_steps(inp: MaintenanceInput, now: datetime) -> list[Step]:
     steps.append(Step(at=inp.scheduled_for, action="start"))
     steps.append(Step(at=inp.scheduled_until, action="complete"))
     return steps
+
+
+# --- the page workflow: recompute on signals, announce component changes once they held ------
+
+SYNC_PAGE = "sync_page"
+ANNOUNCE_COMPONENTS = "announce_components"
+SERVICES_CHANGED = "services_changed"
+SAFETY_RECOMPUTE = timedelta(seconds=60)
+
+
+class PendingChange(BaseModel):
+    """A component seen in a new status since `since`, not yet announced."""
+
+    status: str
+    since: datetime
+
+
+class StatusPageInput(BaseModel):
+    page_id: str
+    debounce: timedelta = timedelta(minutes=2)
+    # Carried across continue-as-new: what subscribers were last told, and changes on hold.
+    announced: dict[str, str] | None = None
+    pending: dict[str, PendingChange] = {}
+    incident_ids: list[str] = []
+
+
+class SyncPage(BaseModel):
+    page_id: str
+    incident_ids: list[str]
+
+
+class PageObserved(BaseModel):
+    exists: bool
+    statuses: dict[str, str] = {}  # component id → status now
+
+
+class ComponentChange(BaseModel):
+    component_id: str
+    status: str
+
+
+class AnnounceComponents(BaseModel):
+    page_id: str
+    key: str
+    changes: list[ComponentChange]
+
+
+def debounce(
+    announced: dict[str, str],
+    pending: dict[str, PendingChange],
+    observed: dict[str, str],
+    now: datetime,
+    period: timedelta,
+) -> tuple[dict[str, PendingChange], dict[str, str]]:
+    """Return (changes still on hold, changes to announce now).
+
+    A component's change is announced once it has held for `period`; one that goes back to
+    the announced status before then is dropped (a flap nobody hears of). Components not
+    announced yet (new ones) are not changes: the caller takes them as the baseline.
+    """
+    held: dict[str, PendingChange] = {}
+    due: dict[str, str] = {}
+    for cid, status in observed.items():
+        told = announced.get(cid)
+        if told is None or status == told:
+            continue
+        change = pending.get(cid)
+        if change is None or change.status != status:
+            change = PendingChange(status=status, since=now)
+        if now - change.since >= period:
+            due[cid] = status
+        else:
+            held[cid] = change
+    return held, due
+
+
+def next_wake(pending: dict[str, PendingChange], now: datetime, period: timedelta) -> timedelta:
+    """Return how long to sleep: until the first change on hold is due, at most the safety net."""
+    waits = [c.since + period - now for c in pending.values()]
+    return max(timedelta(0), min([SAFETY_RECOMPUTE, *waits]))

@@ -124,6 +124,8 @@ class PageIncident(SQLModel, table=True):
     component_ids: list[UUID] = _uuid_array()
     # Internal incidents behind it: never shown on public reads.
     incident_ids: list[UUID] = _uuid_array()
+    # Opened by PageFree from an internal incident (and resolved with it).
+    auto_opened: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     suppress_paging: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     scheduled_for: datetime | None = timestamp_field()
     scheduled_until: datetime | None = timestamp_field()

@@ -324,7 +324,7 @@ async def pages_mapping_service(*, session: AsyncSession, service_id: UUID) -> l
     """Return the ids of the pages with a component mapped to this service."""
     rows = await session.scalars(
         select(col(StatusComponent.page_id))
-        .where(col(StatusComponent.service_ids).any(service_id))
+        .where(col(StatusComponent.service_ids).contains([service_id]))
         .distinct()
     )
     return list(rows.all())

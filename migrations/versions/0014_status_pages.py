@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("published", sa.Boolean(), nullable=False),
         _uuids("component_ids"),
         _uuids("incident_ids"),
+        sa.Column("auto_opened", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("suppress_paging", sa.Boolean(), nullable=False),
         sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),
         sa.Column("scheduled_until", sa.DateTime(timezone=True), nullable=True),
