@@ -23,7 +23,7 @@ def build_activities(
     channels = channels or build_channels(settings)
     notify = NotifyActivities(sessionmaker, settings, channels)
     announce = AnnounceActivities(sessionmaker, settings, channels)
-    status_pages = StatusPageActivities(sessionmaker, settings)
+    status_pages = StatusPageActivities(sessionmaker, settings, channels)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -36,4 +36,6 @@ def build_activities(
         status_pages.announce_maintenance,
         status_pages.sync_page,
         status_pages.announce_components,
+        status_pages.plan_deliveries,
+        status_pages.send_deliveries,
     ]

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import boto3
+from botocore.exceptions import BotoCoreError
 from temporalio import activity
 
 from app.config import Settings
 from app.db import SessionMaker
-from app.statuspages import announce, sync
+from app.notify.channels import Channels
+from app.statuspages import announce, delivery, sync
 from app.statuspages import incidents as page_incidents
 from app.statuspages.models import MaintenanceStatus
 from workflows.statuspage_types import (
     ADVANCE_MAINTENANCE,
     ANNOUNCE_COMPONENTS,
     ANNOUNCE_MAINTENANCE,
+    PLAN_DELIVERIES,
+    SEND_DELIVERIES,
     SYNC_PAGE,
     AdvanceMaintenance,
     AnnounceComponents,
+    DeliverInput,
+    DeliveryBatch,
     MaintenanceAnnouncement,
     PageObserved,
     SyncPage,
@@ -27,9 +34,44 @@ from workflows.statuspage_types import (
 class StatusPageActivities:
     """Activities of the status-page workflows, bound to the database."""
 
-    def __init__(self, sessionmaker: SessionMaker, settings: Settings) -> None:
+    def __init__(
+        self, sessionmaker: SessionMaker, settings: Settings, channels: Channels | None = None
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
+        ses = None
+        if settings.ses_from_address:
+            try:
+                ses = boto3.client("ses")  # raw e-mail: RFC 8058 headers need SendRawEmail
+            except (BotoCoreError, ValueError):
+                ses = None
+        self.sender = delivery.Sender(settings, ses, channels.slack if channels else None)
+
+    @activity.defn(name=PLAN_DELIVERIES)
+    async def plan_deliveries(self, inp: DeliverInput) -> int:
+        """Write one pending delivery per subscriber the announcement is for."""
+        async with self.sessionmaker() as session:
+            count = await delivery.plan(
+                session, inp.announcement_id, activity.info().current_attempt_scheduled_time
+            )
+            await session.commit()
+        return count
+
+    @activity.defn(name=SEND_DELIVERIES)
+    async def send_deliveries(self, inp: DeliverInput) -> DeliveryBatch:
+        """Send a batch of due deliveries; failures are logged and retried with back-off."""
+        result = await delivery.send_due(
+            self.sessionmaker,
+            self.sender,
+            inp.announcement_id,
+            activity.info().current_attempt_scheduled_time,
+        )
+        return DeliveryBatch(
+            sent=result.sent,
+            failed=result.failed,
+            more_due=result.more_due,
+            next_retry_at=result.next_retry_at,
+        )
 
     @activity.defn(name=ADVANCE_MAINTENANCE)
     async def advance_maintenance(self, inp: AdvanceMaintenance) -> bool:

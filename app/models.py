@@ -11,10 +11,12 @@ from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, Sched
 from app.slack.models import SlackMessage
 from app.statuspages.models import (
     Announcement,
+    Delivery,
     PageIncident,
     PageIncidentUpdate,
     StatusComponent,
     StatusPage,
+    Subscriber,
 )
 from app.web.models import WebSession
 
@@ -26,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "CalendarFeed",
     "ContactMethod",
+    "Delivery",
     "EscalationPolicy",
     "Incident",
     "IngestDelivery",
@@ -42,6 +45,7 @@ __all__ = [
     "SlackMessage",
     "StatusComponent",
     "StatusPage",
+    "Subscriber",
     "Team",
     "TeamMember",
     "TimelineEvent",

@@ -129,3 +129,20 @@ def next_wake(pending: dict[str, PendingChange], now: datetime, period: timedelt
     """Return how long to sleep: until the first change on hold is due, at most the safety net."""
     waits = [c.since + period - now for c in pending.values()]
     return max(timedelta(0), min([SAFETY_RECOMPUTE, *waits]))
+
+
+# --- delivering an announcement to its subscribers -----------------------------------------
+
+PLAN_DELIVERIES = "plan_deliveries"
+SEND_DELIVERIES = "send_deliveries"
+
+
+class DeliverInput(BaseModel):
+    announcement_id: str
+
+
+class DeliveryBatch(BaseModel):
+    sent: int
+    failed: int
+    more_due: bool
+    next_retry_at: datetime | None = None

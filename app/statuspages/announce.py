@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.statuspages.models import Announcement, PageIncident, StatusPage
+
+NOTIFY_CHANNEL = "pagefree_status_announcements"
 
 
 async def record(
@@ -21,6 +23,7 @@ async def record(
     subject: str,
     body: str,
     component_ids: list[UUID],
+    subscriber_id: UUID | None = None,
 ) -> bool:
     """Write an announcement once (its key is the event); return whether it is new."""
     stmt = (
@@ -32,11 +35,15 @@ async def record(
             subject=subject[:500],
             body=body,
             component_ids=component_ids,
+            subscriber_id=subscriber_id,
         )
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(col(Announcement.id))
     )
-    return await session.scalar(stmt) is not None
+    written = await session.scalar(stmt) is not None
+    if written:  # the feeder starts its delivery on commit
+        await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": key})
+    return written
 
 
 async def incident_update(
@@ -90,7 +97,7 @@ async def list_for_page(
     """Return a page's announcements, newest first."""
     rows = await session.scalars(
         select(Announcement)
-        .where(col(Announcement.page_id) == page_id)
+        .where(col(Announcement.page_id) == page_id, col(Announcement.subscriber_id).is_(None))
         .order_by(col(Announcement.created_at).desc(), col(Announcement.id))
         .limit(limit)
     )

@@ -1,4 +1,5 @@
-"""The feeder: turns the projection's incident NOTIFYs into signals to the page workflows.
+"""The feeder: turns NOTIFYs into workflows: incident changes into signals to page workflows,
+new announcements into their delivery workflows.
 
 Runs in the worker process. It LISTENs on the channel the incident projection already
 publishes on commit, batches what arrives within a quarter second, finds the pages whose
@@ -14,6 +15,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from datetime import timedelta
 from uuid import UUID
 
 import psycopg
@@ -23,14 +25,18 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from app.config import Settings
-from app.db import SessionMaker
+from app.db import SessionMaker, utcnow
 from app.incidents.projection import NOTIFY_CHANNEL
-from app.statuspages.models import StatusPage
-from workflows.statuspage_types import SERVICES_CHANGED, StatusPageInput
+from app.statuspages import announce
+from app.statuspages.models import Announcement, StatusPage
+from workflows.statuspage_types import SERVICES_CHANGED, DeliverInput, StatusPageInput
 
 log = logging.getLogger(__name__)
 
 WORKFLOW = "StatusPageWorkflow"
+DELIVERY_WORKFLOW = "AnnouncementWorkflow"
+# An announcement not taken this long after it was written was missed: the sweep starts it.
+UNDISPATCHED_AFTER = timedelta(seconds=10)
 BATCH_WINDOW = 0.25
 SWEEP_EVERY = 60.0
 _KINDS = {"opened", "updated"}
@@ -87,6 +93,35 @@ class Feeder:
             )
         return len(page_ids)
 
+    async def deliver(self, announcement_id: str) -> None:
+        """Start the workflow that delivers an announcement (once: the id is the announcement)."""
+        await self.client.start_workflow(
+            DELIVERY_WORKFLOW,
+            DeliverInput(announcement_id=announcement_id),
+            id=f"announcement:{announcement_id}",
+            task_queue=self.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Deliver {announcement_id}"[:400],
+        )
+
+    async def sweep_announcements(self) -> int:
+        """Start the delivery of announcements whose NOTIFY was missed."""
+        async with self.sessionmaker() as session:
+            stale = utcnow() - UNDISPATCHED_AFTER
+            ids = list(
+                (
+                    await session.scalars(
+                        select(col(Announcement.id)).where(
+                            col(Announcement.dispatched_at).is_(None),
+                            col(Announcement.created_at) < stale,
+                        )
+                    )
+                ).all()
+            )
+        for announcement_id in ids:
+            await self.deliver(announcement_id)
+        return len(ids)
+
     async def route(self, incident_ids: list[str]) -> dict[UUID, list[str]]:
         """Return page id → the changed incidents of services it maps (two queries)."""
         ids = [UUID(i) for i in dict.fromkeys(incident_ids)]
@@ -115,19 +150,28 @@ class Feeder:
         conn = await psycopg.AsyncConnection.connect(_libpq_url(self.database_url), autocommit=True)
         try:
             await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            await conn.execute(f"LISTEN {announce.NOTIFY_CHANNEL}")
             await self.sweep()  # anything missed while not listening is picked up here
+            await self.sweep_announcements()
             loop = asyncio.get_running_loop()
             next_sweep = loop.time() + SWEEP_EVERY
             while not stop.is_set():
                 batch: list[str] = []
+                announcements: list[str] = []
                 async for note in conn.notifies(timeout=BATCH_WINDOW):
+                    if note.channel == announce.NOTIFY_CHANNEL:
+                        announcements.append(note.payload)
+                        continue
                     payload = json.loads(note.payload)
                     if payload.get("kind") in _KINDS and payload.get("incident_id"):
                         batch.append(payload["incident_id"])
+                for announcement_id in dict.fromkeys(announcements):
+                    await self.deliver(announcement_id)
                 if batch:
                     await self.handle(batch)
                 if loop.time() >= next_sweep:
                     await self.sweep()
+                    await self.sweep_announcements()
                     next_sweep = loop.time() + SWEEP_EVERY
         finally:
             await conn.close()

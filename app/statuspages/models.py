@@ -317,6 +317,10 @@ class Announcement(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
     component_ids: list[UUID] = _uuid_array()
+    # Addressed to this subscriber alone (a confirmation link); else to all that match.
+    subscriber_id: UUID | None = None
+    # Set once the delivery workflow has taken it (the feeder's sweep retries the others).
+    dispatched_at: datetime | None = timestamp_field()
     created_at: datetime | None = created_at_field()
 
 
@@ -326,4 +330,103 @@ class AnnouncementPublic(BaseModel):
     subject: str
     body: str
     component_ids: list[UUID]
+    created_at: datetime | None
+
+
+class SubscriberType(StrEnum):
+    email = "email"
+    webhook = "webhook"
+    slack = "slack"
+
+
+class Subscriber(SQLModel, table=True):
+    """Who hears a page's announcements: an e-mail address, a webhook or a Slack channel."""
+
+    __tablename__ = "status_subscribers"
+    __table_args__ = (
+        Index("ix_status_subscribers_address", "page_id", "type", "address", unique=True),
+    )
+
+    id: UUID = id_field()
+    page_id: UUID = Field(sa_column_args=[ForeignKey("status_pages.id", ondelete="CASCADE")])
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    address: str = Field(sa_column=Column(Text, nullable=False))
+    # Empty: every component (and page-wide announcements).
+    component_ids: list[UUID] = _uuid_array()
+    confirmed_at: datetime | None = timestamp_field()
+    # SHA-256 of the newest confirmation link's token (e-mail double opt-in).
+    confirm_token_hash: str | None = Field(default=None, max_length=64)
+    # In every e-mail's one-click unsubscribe link; it can do nothing but unsubscribe.
+    unsubscribe_token: str = Field(max_length=64, unique=True)
+    # HMAC key of webhook bodies: shown once when created, never returned again.
+    secret: str | None = Field(default=None, max_length=128)
+    failing_since: datetime | None = timestamp_field()
+    disabled_at: datetime | None = timestamp_field()
+    disabled_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = created_at_field()
+
+
+class Delivery(SQLModel, table=True):
+    """One announcement to one subscriber: the delivery log admins read."""
+
+    __tablename__ = "status_deliveries"
+    __table_args__ = (
+        Index("ix_status_deliveries_announcement", "announcement_id", "status"),
+        Index("ix_status_deliveries_page", "page_id", "created_at"),
+    )
+
+    id: UUID = Field(primary_key=True)  # uuid5 of (announcement, subscriber): written once
+    announcement_id: str = Field(
+        sa_column_args=[ForeignKey("status_announcements.id", ondelete="CASCADE")], max_length=200
+    )
+    subscriber_id: UUID = Field(
+        sa_column_args=[ForeignKey("status_subscribers.id", ondelete="CASCADE")]
+    )
+    page_id: UUID = Field(sa_column_args=[ForeignKey("status_pages.id", ondelete="CASCADE")])
+    status: str = Field(
+        sa_column=Column(String(16), nullable=False)
+    )  # pending|sent|failed|abandoned
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime | None = timestamp_field()
+    sent_at: datetime | None = timestamp_field()
+    created_at: datetime | None = created_at_field()
+    updated_at: datetime | None = timestamp_field()
+
+
+class SubscriberCreate(BaseModel):
+    type: SubscriberType
+    # E-mail address, https webhook URL, or Slack channel id.
+    address: str = Field(min_length=3, max_length=2000)
+    component_ids: list[UUID] = Field(default_factory=list, max_length=200)
+
+
+class PublicSubscribe(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    component_ids: list[UUID] = Field(default_factory=list, max_length=200)
+
+
+class SubscriberPublic(BaseModel):
+    id: UUID
+    type: SubscriberType
+    address: str
+    component_ids: list[UUID]
+    confirmed: bool
+    failing_since: datetime | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime | None
+    # Only in the answer to the creation of a webhook subscriber.
+    secret: str | None = None
+
+
+class DeliveryPublic(BaseModel):
+    id: UUID
+    announcement_id: str
+    subscriber_id: UUID
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
     created_at: datetime | None

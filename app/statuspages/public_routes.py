@@ -6,18 +6,20 @@ import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 
 from app.config import Settings
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
-from app.errors import NotFound, RateLimited
+from app.errors import Invalid, NotFound, RateLimited
 from app.ingest.ratelimit import Rate, RateLimiter
 from app.statuspages import service as pages
-from app.statuspages import snapshot, v2
-from app.statuspages.models import StatusPage, Visibility
+from app.statuspages import snapshot, subscribers, v2
+from app.statuspages.models import PublicSubscribe, StatusPage, Visibility
 from app.statuspages.render import env
 from app.web import auth as web_auth
 
@@ -180,3 +182,123 @@ _v2(
     lambda s: v2.maintenances_json(s, "active"),
     "Statuspage v2 maintenances in progress.",
 )
+
+
+# --- subscribing: double opt-in by e-mail; links are consumed by POST only ------------------
+
+
+def _message(
+    title: str,
+    text: str,
+    *,
+    status: int = 200,
+    action: str | None = None,
+    button: str = "",
+    back: str | None = None,
+) -> HTMLResponse:
+    body = env.get_template("message.html").render(
+        title=title, text=text, action=action, button=button, back=back
+    )
+    return HTMLResponse(
+        body,
+        status_code=status,
+        headers={
+            "Content-Security-Policy": PAGE_CSP,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+async def _subscribe_input(request: Request) -> PublicSubscribe:
+    ctype = request.headers.get("content-type", "")
+    try:
+        if ctype.startswith("application/json"):
+            return PublicSubscribe.model_validate(await request.json())
+        form = await request.form()
+        return PublicSubscribe(
+            email=str(form.get("email", "")),
+            component_ids=[UUID(str(v)) for v in form.getlist("component_ids")],
+        )
+    except (ValidationError, ValueError) as exc:
+        raise Invalid(
+            "send an e-mail address", errors=[{"field": "email", "message": str(exc)[:200]}]
+        ) from None
+
+
+@router.post("/status/{slug}/subscribe", status_code=202)
+async def subscribe(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str
+) -> Response:
+    """Ask for updates by e-mail: a confirmation link is sent; nothing more until it is used."""
+    s = await readable(request, session, settings, slug)
+    wanted = await _subscribe_input(request)
+    await subscribers.subscribe_email(
+        session=session, page=s.page, email=wanted.email, component_ids=wanted.component_ids
+    )
+    text = "If the address is right, a confirmation link is on its way. Follow it to subscribe."
+    if "text/html" in request.headers.get("accept", ""):
+        return _message("Check your inbox", text, status=202, back=f"/status/{slug}")
+    return Response(
+        json.dumps({"status": "pending_confirmation", "message": text}),
+        status_code=202,
+        media_type="application/json",
+    )
+
+
+@router.get("/status/{slug}/subscribe/confirm/{token}", response_class=HTMLResponse)
+async def confirm_page(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str, token: str
+) -> Response:
+    """Show the confirm button; mail scanners that fetch the link confirm nothing."""
+    await _limit(request, settings)
+    return _message(
+        "Confirm your subscription",
+        "Press the button to get this page's updates by e-mail.",
+        action=f"/status/{slug}/subscribe/confirm/{token}",
+        button="Confirm subscription",
+    )
+
+
+@router.post("/status/{slug}/subscribe/confirm/{token}", response_class=HTMLResponse)
+async def confirm(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str, token: str
+) -> Response:
+    """Confirm the subscription (the link is single use)."""
+    await _limit(request, settings)
+    try:
+        page = await pages.get_by_slug(session=session, slug=slug)
+        await subscribers.confirm(session=session, page=page, token=token)
+    except NotFound:
+        return _message("Link not valid", "This link is not valid any more.", status=404)
+    return _message(
+        "Subscribed", "You will get this page's updates by e-mail.", back=f"/status/{slug}"
+    )
+
+
+@router.get("/status/{slug}/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe_page(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str, token: str
+) -> Response:
+    """Show the unsubscribe button."""
+    await _limit(request, settings)
+    return _message(
+        "Unsubscribe",
+        "Press the button to stop getting this page's updates.",
+        action=f"/status/{slug}/unsubscribe/{token}",
+        button="Unsubscribe",
+    )
+
+
+@router.post("/status/{slug}/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str, token: str
+) -> Response:
+    """Unsubscribe: the button, or a mail client's RFC 8058 one-click POST."""
+    await _limit(request, settings)
+    try:
+        page = await pages.get_by_slug(session=session, slug=slug)
+        await subscribers.unsubscribe(session=session, page=page, token=token)
+    except NotFound:
+        return _message("Link not valid", "This link is not valid any more.", status=404)
+    return _message("Unsubscribed", "You will get no more updates from this page.")

@@ -17,13 +17,14 @@ from app.deps import (
     actor_of,
 )
 from app.models_common import Page
-from app.statuspages import announce, service, timers
+from app.statuspages import announce, service, subscribers, timers
 from app.statuspages import incidents as page_incidents
 from app.statuspages.models import (
     AnnouncementPublic,
     ComponentIn,
     ComponentPublic,
     ComponentUpdate,
+    DeliveryPublic,
     MaintenanceCreate,
     MaintenancePublic,
     PageIncidentCreate,
@@ -33,6 +34,8 @@ from app.statuspages.models import (
     StatusPageCreate,
     StatusPagePublic,
     StatusPageUpdate,
+    SubscriberCreate,
+    SubscriberPublic,
     UpdateCreate,
 )
 from app.statuspages.status import compute
@@ -314,3 +317,62 @@ async def list_announcements(
     rows = await announce.list_for_page(session, page_id)
     data = [AnnouncementPublic.model_validate(r, from_attributes=True) for r in rows]
     return Page(data=data, count=len(data))
+
+
+# --- subscribers and their delivery log ----------------------------------------------------
+
+
+@router.get("/{page_id}/subscribers", response_model=Page[SubscriberPublic])
+async def list_subscribers(
+    session: SessionDep, _: AdminUser, page_id: UUID
+) -> Page[SubscriberPublic]:
+    """List a page's subscribers, with those disabled for failing and why (admins only)."""
+    rows = await subscribers.list_subscribers(session=session, page_id=page_id)
+    return Page(data=[subscribers.subscriber_public(s) for s in rows], count=len(rows))
+
+
+@router.post(
+    "/{page_id}/subscribers", response_model=SubscriberPublic, status_code=status.HTTP_201_CREATED
+)
+async def add_subscriber(
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+    page_id: UUID,
+    subscriber_in: SubscriberCreate,
+) -> SubscriberPublic:
+    """Add an e-mail, webhook or Slack channel subscriber; a webhook's secret is shown once."""
+    sub, secret = await subscribers.add_subscriber(
+        session=session,
+        page_id=page_id,
+        subscriber_in=subscriber_in,
+        actor=actor_of(admin),
+        allow_private=settings.allow_private_targets,
+    )
+    return subscribers.subscriber_public(sub, secret=secret)
+
+
+@router.delete("/{page_id}/subscribers/{subscriber_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_subscriber(
+    session: SessionDep, admin: AdminUser, page_id: UUID, subscriber_id: UUID
+) -> Response:
+    """Remove a subscriber (admins only)."""
+    await subscribers.delete_subscriber(
+        session=session, page_id=page_id, subscriber_id=subscriber_id, actor=actor_of(admin)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{page_id}/deliveries", response_model=Page[DeliveryPublic])
+async def list_deliveries(
+    session: SessionDep,
+    _: AdminUser,
+    page_id: UUID,
+    subscriber_id: UUID | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> Page[DeliveryPublic]:
+    """The delivery log: one row per announcement and subscriber, with attempts and errors."""
+    rows = await subscribers.list_deliveries(
+        session=session, page_id=page_id, subscriber_id=subscriber_id, limit=limit
+    )
+    return Page(data=rows, count=len(rows))

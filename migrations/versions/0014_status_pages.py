@@ -124,6 +124,8 @@ def upgrade() -> None:
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         _uuids("component_ids"),
+        sa.Column("subscriber_id", sa.Uuid(), nullable=True),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
         _now(),
         sa.ForeignKeyConstraint(["page_id"], ["status_pages.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -131,9 +133,60 @@ def upgrade() -> None:
     op.create_index(
         "ix_status_announcements_page", "status_announcements", ["page_id", "created_at"]
     )
+    op.create_table(
+        "status_subscribers",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("page_id", sa.Uuid(), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("address", sa.Text(), nullable=False),
+        _uuids("component_ids"),
+        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("confirm_token_hash", sa.String(length=64), nullable=True),
+        sa.Column("unsubscribe_token", sa.String(length=64), nullable=False),
+        sa.Column("secret", sa.String(length=128), nullable=True),
+        sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disabled_reason", sa.Text(), nullable=True),
+        _now(),
+        sa.ForeignKeyConstraint(["page_id"], ["status_pages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("unsubscribe_token"),
+    )
+    op.create_index(
+        "ix_status_subscribers_address",
+        "status_subscribers",
+        ["page_id", "type", "address"],
+        unique=True,
+    )
+    op.create_table(
+        "status_deliveries",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("announcement_id", sa.String(length=200), nullable=False),
+        sa.Column("subscriber_id", sa.Uuid(), nullable=False),
+        sa.Column("page_id", sa.Uuid(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        _now(),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["announcement_id"], ["status_announcements.id"], ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["subscriber_id"], ["status_subscribers.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["page_id"], ["status_pages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_status_deliveries_announcement", "status_deliveries", ["announcement_id", "status"]
+    )
+    op.create_index("ix_status_deliveries_page", "status_deliveries", ["page_id", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("status_deliveries")
+    op.drop_table("status_subscribers")
     op.drop_table("status_announcements")
     op.drop_table("status_page_incident_updates")
     op.drop_table("status_page_incidents")

@@ -1,0 +1,266 @@
+"""Subscribers end to end: e-mail double opt-in through SES (moto), one-click unsubscribe,
+signed webhooks, per-component subscriptions, Slack channels, back-off and disabling."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import hashlib
+import hmac
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from email.message import Message
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from app.config import Settings
+from app.db import SessionMaker
+from app.statuspages.feeder import Feeder
+from tests import incident_helpers as ih
+from tests.factories import assert_problem
+from tests.notify.conftest import FROM_EMAIL, REGION, SLACK_TOKEN, aws, moto_server  # noqa: F401
+from tests.notify.standins import Request, SlackStandIn, StandIn
+from tests.statuspages.conftest import Api
+
+URL = "/api/v1/status-pages"
+
+
+@pytest.fixture
+def slack() -> AsyncIterator[SlackStandIn]:
+    stand_in = SlackStandIn(SLACK_TOKEN).start()
+    yield stand_in  # type: ignore[misc]
+    stand_in.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, aws: str, slack: SlackStandIn) -> Settings:  # noqa: F811
+    """SES through moto, Slack through its stand-in, webhooks to local stand-ins allowed."""
+    return settings.model_copy(
+        update={
+            "ses_from_address": FROM_EMAIL,
+            "allow_private_targets": True,
+            "slack_bot_token": SecretStr(SLACK_TOKEN),
+            "slack_api_url": slack.url + "/",
+        }
+    )
+
+
+@pytest.fixture
+async def feeding(
+    ts_env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    database_url: str,
+) -> AsyncIterator[Feeder]:
+    """The feeder running as in the worker: NOTIFYs start the delivery workflows."""
+    feeder = Feeder(
+        client=ts_env.client,
+        settings=settings,
+        sessionmaker=sessionmaker,
+        database_url=database_url,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(feeder.run(stop))
+    await asyncio.sleep(0.3)  # LISTENing
+    yield feeder
+    stop.set()
+    await task
+
+
+def mails_to(address: str) -> list[Message]:
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+    raw = [m.raw_data for m in backend.sent_messages if address in getattr(m, "destinations", [])]
+    return [email.message_from_string(r) for r in raw if isinstance(r, str)]
+
+
+def header(message: Message, name: str) -> str:
+    return "".join(str(message[name]).split())  # unfold
+
+
+def link(message: Message, pattern: str) -> str:
+    body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    found = re.search(r"http://\S+" + pattern + r"\S+", body)
+    assert found, body
+    return found.group(0).removeprefix("http://127.0.0.1:8000")
+
+
+async def _incident(api: Api, page: dict[str, Any], component: str, name: str) -> None:
+    cid = next(c["id"] for c in page["components"] if c["name"] == component)
+    opened = await api(
+        "POST",
+        f"{URL}/{page['id']}/incidents",
+        {"name": name, "body": "Investigating.", "component_ids": [cid]},
+    )
+    assert opened.status_code == 201, opened.text
+
+
+async def test_email_double_opt_in_then_updates_with_one_click_unsubscribe(
+    feeding: Feeder, client: httpx.AsyncClient, api: Api, make_page: Any
+) -> None:
+    page = await make_page()
+    address = f"reader-{uuid.uuid4().hex[:6]}@example.com"
+    assert_problem(await client.post("/status/acme/subscribe", json={"email": "nope"}), 422)
+    asked = await client.post("/status/acme/subscribe", json={"email": address.upper()})
+    assert asked.status_code == 202 and asked.json()["status"] == "pending_confirmation"
+
+    [confirmation] = await ih.eventually(lambda: _async(mails_to(address)))
+    assert confirmation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert header(confirmation, "List-Unsubscribe").startswith("<http")
+    confirm_url = link(confirmation, "/subscribe/confirm/")
+
+    await _incident(api, page, "API", "Before confirming")  # not for unconfirmed readers
+    shown = await client.get(confirm_url)  # a mail scanner's fetch confirms nothing
+    assert shown.status_code == 200 and 'method="post"' in shown.text
+    subs = (await api("GET", f"{URL}/{page['id']}/subscribers")).json()["data"]
+    assert [s["confirmed"] for s in subs] == [False]
+    done = await client.post(confirm_url)
+    assert done.status_code == 200 and "Subscribed" in done.text
+    assert (await client.post(confirm_url)).status_code == 404  # single use
+    subs = (await api("GET", f"{URL}/{page['id']}/subscribers")).json()["data"]
+    assert [s["confirmed"] for s in subs] == [True]
+
+    await _incident(api, page, "API", "After confirming")
+
+    async def update_mail() -> list[Message]:
+        return [m for m in mails_to(address) if "After confirming" in m["Subject"]]
+
+    [mail] = await ih.eventually(update_mail)
+    assert not [m for m in mails_to(address) if "Before confirming" in m["Subject"]]
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    log = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
+    assert sorted(d["status"] for d in log) == ["sent", "sent"]  # the confirmation, the update
+    unsubscribe_url = (
+        header(mail, "List-Unsubscribe").strip("<>").removeprefix("http://127.0.0.1:8000")
+    )
+    one_click = await client.post(
+        unsubscribe_url,
+        content="List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200
+    assert (await api("GET", f"{URL}/{page['id']}/subscribers")).json()["data"] == []
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+def webhook_stand_in(status: int = 200) -> StandIn:
+    return StandIn(lambda req: (status, {"content-type": "application/json"}, b"{}")).start()
+
+
+async def test_webhooks_are_signed_and_per_component_subscriptions_filter(
+    feeding: Feeder, api: Api, make_page: Any, app: FastAPI
+) -> None:
+    page = await make_page()
+    web = next(c["id"] for c in page["components"] if c["name"] == "Web")
+    everything, only_web = webhook_stand_in(), webhook_stand_in()
+    try:
+        created = await api(
+            "POST",
+            f"{URL}/{page['id']}/subscribers",
+            {"type": "webhook", "address": everything.url},
+        )
+        assert created.status_code == 201, created.text
+        secret = created.json()["secret"]
+        assert secret and len(secret) >= 32
+        listed = (await api("GET", f"{URL}/{page['id']}/subscribers")).json()["data"]
+        assert all(s["secret"] is None for s in listed)  # shown once, never again
+        narrow = await api(
+            "POST",
+            f"{URL}/{page['id']}/subscribers",
+            {"type": "webhook", "address": only_web.url, "component_ids": [web]},
+        )
+        assert narrow.status_code == 201
+
+        await _incident(api, page, "API", "API is slow")
+
+        async def received() -> list[Request]:
+            return list(everything.requests)
+
+        [req] = await ih.eventually(received)
+        ts = req.headers["x-pagefree-timestamp"]
+        expected = hmac.new(secret.encode(), f"{ts}.".encode() + req.body, hashlib.sha256)
+        assert req.headers["x-pagefree-signature"] == f"sha256={expected.hexdigest()}"
+        assert req.json()["announcement"]["subject"] == "[Acme] API is slow: investigating"
+        await asyncio.sleep(0.5)
+        assert only_web.requests == []  # subscribed to Web only
+        log = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
+        assert [(d["subscriber_id"], d["status"]) for d in log] == [(created.json()["id"], "sent")]
+    finally:
+        everything.stop()
+        only_web.stop()
+
+    app.state.settings.allow_private_targets = False
+    refused = await api(
+        "POST",
+        f"{URL}/{page['id']}/subscribers",
+        {"type": "webhook", "address": "https://127.0.0.1/x"},
+    )
+    assert assert_problem(refused, 422)["errors"][0]["field"] == "address"
+
+
+async def test_a_failing_webhook_backs_off_and_is_disabled_after_a_day_with_a_note(
+    feeding: Feeder, ts_env: WorkflowEnvironment, api: Api, make_page: Any
+) -> None:
+    page = await make_page()
+    broken = webhook_stand_in(status=500)
+    try:
+        sub = await api(
+            "POST", f"{URL}/{page['id']}/subscribers", {"type": "webhook", "address": broken.url}
+        )
+        await _incident(api, page, "Mail", "Mail is late")
+
+        async def first_failure() -> list[dict[str, Any]]:
+            log = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
+            return [d for d in log if d["attempts"] >= 1]
+
+        [d] = await ih.eventually(first_failure)
+        assert d["status"] == "pending" and "HTTP 500" in d["last_error"]
+        assert d["next_attempt_at"] is not None
+        await ts_env.sleep(timedelta(hours=25))
+
+        async def disabled() -> dict[str, Any] | None:
+            [s] = (await api("GET", f"{URL}/{page['id']}/subscribers")).json()["data"]
+            return s if s["disabled_at"] else None
+
+        s = await ih.eventually(disabled, timeout=30)
+        assert (
+            s["id"] == sub.json()["id"] and "disabled after failing since" in s["disabled_reason"]
+        )
+        [d] = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
+        assert d["status"] == "abandoned"
+        # Backed off (30 s doubling to an hour), not hammered: a day is a few dozen tries.
+        assert 10 <= d["attempts"] <= 40 and 10 <= len(broken.requests) <= 40
+    finally:
+        broken.stop()
+
+
+async def test_slack_channel_subscribers_get_the_announcement(
+    feeding: Feeder, api: Api, make_page: Any, slack: SlackStandIn
+) -> None:
+    page = await make_page()
+    added = await api(
+        "POST", f"{URL}/{page['id']}/subscribers", {"type": "slack", "address": "C0STATUS1"}
+    )
+    assert added.status_code == 201, added.text
+    bad = await api("POST", f"{URL}/{page['id']}/subscribers", {"type": "slack", "address": "#x"})
+    assert_problem(bad, 422)
+    await _incident(api, page, "Web", "Web is down")
+
+    async def posted() -> list[dict[str, Any]]:
+        return [p for p in slack.posts() if p.get("channel") == "C0STATUS1"]
+
+    [post] = await ih.eventually(posted)
+    assert "Web is down" in post["text"]
