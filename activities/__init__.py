@@ -38,4 +38,6 @@ def build_activities(
         status_pages.announce_components,
         status_pages.plan_deliveries,
         status_pages.send_deliveries,
+        status_pages.send_partner_link,
+        status_pages.purge_partner_audit,
     ]

@@ -11,7 +11,7 @@ from temporalio import activity
 from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels
-from app.statuspages import announce, delivery, sync
+from app.statuspages import announce, delivery, partners, sync
 from app.statuspages import incidents as page_incidents
 from app.statuspages.models import MaintenanceStatus
 from workflows.statuspage_types import (
@@ -19,7 +19,9 @@ from workflows.statuspage_types import (
     ANNOUNCE_COMPONENTS,
     ANNOUNCE_MAINTENANCE,
     PLAN_DELIVERIES,
+    PURGE_PARTNER_AUDIT,
     SEND_DELIVERIES,
+    SEND_PARTNER_LINK,
     SYNC_PAGE,
     AdvanceMaintenance,
     AnnounceComponents,
@@ -27,6 +29,8 @@ from workflows.statuspage_types import (
     DeliveryBatch,
     MaintenanceAnnouncement,
     PageObserved,
+    PartnerLinkInput,
+    RetentionInput,
     SyncPage,
 )
 
@@ -118,3 +122,27 @@ class StatusPageActivities:
             )
             await session.commit()
         return written
+
+    @activity.defn(name=SEND_PARTNER_LINK)
+    async def send_partner_link(self, inp: PartnerLinkInput) -> bool:
+        """Make a partner's magic-link token (stored hashed) and e-mail the link."""
+        async with self.sessionmaker() as session:
+            issued = await partners.issue_link(
+                session, UUID(inp.login_id), activity.info().current_attempt_scheduled_time
+            )
+            if issued is None:
+                return False
+            partner, page, token = issued
+            await self.sender.send_partner_link(partner.email, partner.name, page, token)
+            await session.commit()
+        return True
+
+    @activity.defn(name=PURGE_PARTNER_AUDIT)
+    async def purge_partner_audit(self, inp: RetentionInput) -> int:
+        """Delete partner audit rows past the 90-day retention."""
+        async with self.sessionmaker() as session:
+            deleted = await partners.purge_audit(
+                session, activity.info().current_attempt_scheduled_time
+            )
+            await session.commit()
+        return deleted

@@ -18,6 +18,12 @@ from app.statuspages.models import (
     StatusPage,
     Subscriber,
 )
+from app.statuspages.partner_models import (
+    Partner,
+    PartnerAuditEvent,
+    PartnerLogin,
+    PartnerSession,
+)
 from app.web.models import WebSession
 
 __all__ = [
@@ -38,6 +44,10 @@ __all__ = [
     "NotificationRule",
     "PageIncident",
     "PageIncidentUpdate",
+    "Partner",
+    "PartnerAuditEvent",
+    "PartnerLogin",
+    "PartnerSession",
     "Schedule",
     "ScheduleOverride",
     "ScheduleSwap",

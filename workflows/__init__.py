@@ -3,14 +3,24 @@
 from workflows.announcement import AnnouncementWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.maintenance import MaintenanceWorkflow
+from workflows.partners import PartnerAuditRetentionWorkflow, PartnerLinkWorkflow
 from workflows.statuspage import StatusPageWorkflow
 
-WORKFLOWS = [IncidentWorkflow, MaintenanceWorkflow, StatusPageWorkflow, AnnouncementWorkflow]
+WORKFLOWS = [
+    IncidentWorkflow,
+    MaintenanceWorkflow,
+    StatusPageWorkflow,
+    AnnouncementWorkflow,
+    PartnerLinkWorkflow,
+    PartnerAuditRetentionWorkflow,
+]
 
 __all__ = [
     "WORKFLOWS",
     "AnnouncementWorkflow",
     "IncidentWorkflow",
     "MaintenanceWorkflow",
+    "PartnerAuditRetentionWorkflow",
+    "PartnerLinkWorkflow",
     "StatusPageWorkflow",
 ]

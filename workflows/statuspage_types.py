@@ -146,3 +146,18 @@ class DeliveryBatch(BaseModel):
     failed: int
     more_due: bool
     next_retry_at: datetime | None = None
+
+
+# --- partners: magic-link e-mails and the audit trail's retention --------------------------
+
+SEND_PARTNER_LINK = "send_partner_link"
+PURGE_PARTNER_AUDIT = "purge_partner_audit"
+PURGE_EVERY = timedelta(days=1)
+
+
+class PartnerLinkInput(BaseModel):
+    login_id: str
+
+
+class RetentionInput(BaseModel):
+    rounds: int = 0

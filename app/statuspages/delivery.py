@@ -168,6 +168,29 @@ class Sender:
                 self.slack.post, target=sub.address, text=f"*{a.subject}*\n{a.body}"
             )
 
+    async def send_partner_link(
+        self, address: str, name: str, page: StatusPage, token: str
+    ) -> None:
+        """E-mail a partner's magic link (15 minutes, single use)."""
+        if self.ses is None:
+            raise RuntimeError("e-mail is disabled: set SES_FROM_ADDRESS")
+        url = f"{self.settings.base_url}/partner/login/{token}"
+        msg = EmailMessage(policy=HEADERS_POLICY)
+        msg["From"] = self.settings.ses_from_address or "status@localhost"
+        msg["To"] = address
+        msg["Subject"] = f"Sign in to the {page.name} status page"
+        msg.set_content(
+            f"Hello {name},\n\nOpen this link within 15 minutes to sign in to the {page.name} "
+            f"status page (it works once):\n\n{url}\n\nIf you did not ask for it, ignore this "
+            "e-mail.\n"
+        )
+        await asyncio.to_thread(
+            self.ses.send_raw_email,
+            Source=msg["From"],
+            Destinations=[address],
+            RawMessage={"Data": msg.as_bytes()},
+        )
+
     async def _webhook(self, page: StatusPage, a: Announcement, sub: Subscriber) -> None:
         allow = self.settings.allow_private_targets
         schemes = ("https", "http") if allow else ("https",)

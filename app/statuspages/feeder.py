@@ -27,9 +27,15 @@ from temporalio.common import WorkflowIDConflictPolicy
 from app.config import Settings
 from app.db import SessionMaker, utcnow
 from app.incidents.projection import NOTIFY_CHANNEL
-from app.statuspages import announce
+from app.statuspages import announce, partners
 from app.statuspages.models import Announcement, StatusPage
-from workflows.statuspage_types import SERVICES_CHANGED, DeliverInput, StatusPageInput
+from workflows.statuspage_types import (
+    SERVICES_CHANGED,
+    DeliverInput,
+    PartnerLinkInput,
+    RetentionInput,
+    StatusPageInput,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +110,28 @@ class Feeder:
             static_summary=f"Deliver {announcement_id}"[:400],
         )
 
+    async def send_partner_link(self, login_id: str) -> None:
+        """Start the workflow that e-mails a partner's magic link."""
+        await self.client.start_workflow(
+            "PartnerLinkWorkflow",
+            PartnerLinkInput(login_id=login_id),
+            id=f"partner-login:{login_id}",
+            task_queue=self.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary="Partner sign-in link",
+        )
+
+    async def start_retention(self) -> None:
+        """Start the daily purge of partner audit rows (one for the whole installation)."""
+        await self.client.start_workflow(
+            "PartnerAuditRetentionWorkflow",
+            RetentionInput(),
+            id="partner-audit-retention",
+            task_queue=self.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary="Deletes partner audit rows after 90 days",
+        )
+
     async def sweep_announcements(self) -> int:
         """Start the delivery of announcements whose NOTIFY was missed."""
         async with self.sessionmaker() as session:
@@ -151,6 +179,8 @@ class Feeder:
         try:
             await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             await conn.execute(f"LISTEN {announce.NOTIFY_CHANNEL}")
+            await conn.execute(f"LISTEN {partners.NOTIFY_CHANNEL}")
+            await self.start_retention()
             await self.sweep()  # anything missed while not listening is picked up here
             await self.sweep_announcements()
             loop = asyncio.get_running_loop()
@@ -159,6 +189,9 @@ class Feeder:
                 batch: list[str] = []
                 announcements: list[str] = []
                 async for note in conn.notifies(timeout=BATCH_WINDOW):
+                    if note.channel == partners.NOTIFY_CHANNEL:
+                        await self.send_partner_link(note.payload)
+                        continue
                     if note.channel == announce.NOTIFY_CHANNEL:
                         announcements.append(note.payload)
                         continue

@@ -17,8 +17,8 @@ from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
 from app.errors import Invalid, NotFound, RateLimited
 from app.ingest.ratelimit import Rate, RateLimiter
+from app.statuspages import partners, snapshot, subscribers, v2
 from app.statuspages import service as pages
-from app.statuspages import snapshot, subscribers, v2
 from app.statuspages.models import PublicSubscribe, StatusPage, Visibility
 from app.statuspages.render import env
 from app.web import auth as web_auth
@@ -54,12 +54,22 @@ async def _limit(request: Request, settings: Settings) -> None:
 async def _may_read(
     request: Request, session: SessionDep, settings: Settings, page: StatusPage
 ) -> bool:
+    """Public pages: anyone. Private: signed-in staff, or a partner granted the page (audited)."""
     if page.visibility == Visibility.public:
         return True
     staff = await web_auth.lookup(
         session=session, settings=settings, raw=request.cookies.get(web_auth.SESSION_COOKIE)
     )
-    return staff is not None
+    if staff is not None:
+        return True
+    partner = await partners.partner_of(session=session, raw=request.cookies.get(partners.COOKIE))
+    if partner is None or page.id not in partner.status_page_ids:
+        return False
+    client = request.client.host if request.client else "unknown"
+    await partners.record_view(
+        session=session, partner=partner, page=page, path=request.url.path, client=client
+    )
+    return True
 
 
 async def readable(
@@ -114,7 +124,8 @@ async def status_page(
     try:
         s = await readable(request, session, settings, slug)
     except NotFound:
-        body = env.get_template("not_found.html").render()
+        # The same answer for an unknown slug and a private page: existence is not told.
+        body = env.get_template("not_found.html").render(slug=slug)
         return HTMLResponse(body, status_code=404, headers={"Content-Security-Policy": PAGE_CSP})
     html = render_page(s).encode()
     return _cached(
@@ -302,3 +313,95 @@ async def unsubscribe(
     except NotFound:
         return _message("Link not valid", "This link is not valid any more.", status=404)
     return _message("Unsubscribed", "You will get no more updates from this page.")
+
+
+# --- partners: magic-link sign-in to private pages -----------------------------------------
+
+LOGIN_PER_CLIENT = Rate(per_second=1 / 30, burst=10)
+LOGIN_PER_ADDRESS = Rate(per_second=1 / 120, burst=3)
+LOGIN_ANSWER = "If this address may read this page, a sign-in link is on its way (15 minutes)."
+
+
+async def _login_input(request: Request) -> str:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        value = body.get("email") if isinstance(body, dict) else None
+    else:
+        value = (await request.form()).get("email")
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("send an e-mail address", errors=[{"field": "email", "message": "required"}])
+    return value
+
+
+@router.post("/status/{slug}/login", status_code=202)
+async def partner_login(
+    request: Request, session: SessionDep, settings: SettingsDep, slug: str
+) -> Response:
+    """Ask for a sign-in link; the answer is the same whether the address or page is known."""
+    address = await _login_input(request)
+    client = request.client.host if request.client else "unknown"
+    limiter = _limiter(request, settings)
+    key = hashlib.sha256(address.strip().lower().encode()).hexdigest()
+    for scope, ident, rate in (
+        ("partner-login-client", client, LOGIN_PER_CLIENT),
+        ("partner-login-address", key, LOGIN_PER_ADDRESS),
+    ):
+        wait = await limiter.hit(scope, ident, rate)
+        if wait > 0:
+            raise RateLimited("too many sign-in requests", retry_after=int(wait) + 1)
+    try:
+        page = await pages.get_by_slug(session=session, slug=slug)
+        await partners.request_login(session=session, page=page, email=address)
+    except NotFound:
+        pass
+    except Invalid:
+        pass  # an unusable address gets the same answer: nothing is sent either way
+    if "text/html" in request.headers.get("accept", ""):
+        return _message("Check your inbox", LOGIN_ANSWER, status=202)
+    return Response(
+        json.dumps({"status": "accepted", "message": LOGIN_ANSWER}),
+        status_code=202,
+        media_type="application/json",
+    )
+
+
+@router.get("/partner/login/{token}", response_class=HTMLResponse)
+async def partner_link_page(request: Request, settings: SettingsDep, token: str) -> Response:
+    """Show the sign-in button: prefetching the link signs nobody in."""
+    await _limit(request, settings)
+    return _message(
+        "Sign in",
+        "Press the button to sign in to the status page.",
+        action=f"/partner/login/{token}",
+        button="Sign in",
+    )
+
+
+@router.post("/partner/login/{token}")
+async def partner_sign_in(
+    request: Request, session: SessionDep, settings: SettingsDep, token: str
+) -> Response:
+    """Consume the link (single use, 15 minutes) and set the partner session cookie."""
+    await _limit(request, settings)
+    client = request.client.host if request.client else "unknown"
+    try:
+        raw, page = await partners.sign_in(session=session, token=token, client=client)
+    except NotFound:
+        return _message(
+            "Link not valid", "This link is not valid any more; ask for a new one.", status=404
+        )
+    response = Response(status_code=303, headers={"Location": f"/status/{page.slug}"})
+    response.set_cookie(
+        partners.COOKIE,
+        raw,
+        max_age=int(partners.SESSION_TTL.total_seconds()),
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path=partners.COOKIE_PATH,
+    )
+    return response

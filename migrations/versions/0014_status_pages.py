@@ -22,6 +22,12 @@ def _now() -> sa.Column:  # type: ignore[type-arg]
     )
 
 
+def _now_named(name: str) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(
+        name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
+
+
 def _uuids(name: str) -> sa.Column:  # type: ignore[type-arg]
     return sa.Column(name, postgresql.ARRAY(sa.Uuid()), server_default="{}", nullable=False)
 
@@ -182,9 +188,60 @@ def upgrade() -> None:
         "ix_status_deliveries_announcement", "status_deliveries", ["announcement_id", "status"]
     )
     op.create_index("ix_status_deliveries_page", "status_deliveries", ["page_id", "created_at"])
+    op.create_table(
+        "partners",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("email", sa.Text(), nullable=False),
+        _uuids("status_page_ids"),
+        _now(),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_partners_email", "partners", ["email"], unique=True)
+    op.create_table(
+        "partner_logins",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("partner_id", sa.Uuid(), nullable=False),
+        sa.Column("page_id", sa.Uuid(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        _now(),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["page_id"], ["status_pages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    op.create_table(
+        "partner_sessions",
+        sa.Column("id_hash", sa.String(length=64), nullable=False),
+        sa.Column("partner_id", sa.Uuid(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        _now(),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id_hash"),
+    )
+
+    op.create_table(
+        "partner_audit_events",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        _now_named("at"),
+        sa.Column("partner_id", sa.Uuid(), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("page_id", sa.Uuid(), nullable=False),
+        sa.Column("client", sa.String(length=64), nullable=True),
+        sa.Column("path", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_partner_audit_events_at", "partner_audit_events", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_table("partner_audit_events")
+    op.drop_table("partner_sessions")
+    op.drop_table("partner_logins")
+    op.drop_table("partners")
     op.drop_table("status_deliveries")
     op.drop_table("status_subscribers")
     op.drop_table("status_announcements")
