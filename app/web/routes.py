@@ -19,6 +19,7 @@ from app.web import (
     push,
     pwa,
     service_pages,
+    status_pages,
 )
 from app.web.render import HERE, error_page
 
@@ -30,6 +31,7 @@ ROUTERS = [
     oncall.router,
     service_pages.router,
     config_pages.router,
+    status_pages.router,
     profile.router,
     push.router,
     pwa.router,
