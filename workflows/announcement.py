@@ -45,7 +45,7 @@ class AnnouncementWorkflow:
                 retry_policy=RETRY,
                 summary="send a batch",
             )
-            sent += batch.sent
+            sent = sent + int(batch.sent)
             if batch.more_due:
                 continue
             if batch.next_retry_at is None:

@@ -29,7 +29,7 @@ class PartnerLinkWorkflow:
     @workflow.run
     async def run(self, inp: PartnerLinkInput) -> bool:
         # A link is worth minutes: a few quick retries, then the partner asks again.
-        return await workflow.execute_activity(
+        sent: bool = await workflow.execute_activity(
             SEND_PARTNER_LINK,
             inp,
             result_type=bool,
@@ -37,6 +37,7 @@ class PartnerLinkWorkflow:
             retry_policy=RETRY,
             summary="send the sign-in link",
         )
+        return sent
 
 
 @workflow.defn(name="PartnerAuditRetentionWorkflow")

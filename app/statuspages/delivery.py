@@ -48,7 +48,8 @@ def delivery_id(announcement_id: str, subscriber_id: UUID) -> UUID:
 
 def backoff(attempts: int) -> timedelta:
     """Return the wait after the `attempts`-th failure: 30 s, 1 min, 2 min, … at most 1 h."""
-    return min(FIRST_RETRY * 2 ** max(0, attempts - 1), MAX_RETRY)
+    wait: timedelta = FIRST_RETRY * 2 ** max(0, attempts - 1)
+    return min(wait, MAX_RETRY)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

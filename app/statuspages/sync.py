@@ -16,6 +16,7 @@ from app.statuspages import incidents as page_incidents
 from app.statuspages import service as pages
 from app.statuspages import status as computed
 from app.statuspages.models import (
+    Impact,
     IncidentStatus,
     PageIncident,
     PageIncidentUpdate,
@@ -48,7 +49,7 @@ async def _auto_open(
         kind=page_incidents.INCIDENT,
         name=f"Service disruption: {_names(affected)}"[:300],
         status=IncidentStatus.investigating.value,
-        impact=rules.SEVERITY_IMPACT.get(incident.severity, rules.Impact.none).value,
+        impact=rules.SEVERITY_IMPACT.get(incident.severity, Impact.none).value,
         published=page.auto_publish_mode == "published",
         component_ids=[c.id for c in affected],
         incident_ids=[incident.id],

@@ -73,9 +73,9 @@ async def create(request: Request, session: SessionDep, viewer: WebAdmin) -> Res
         page_in = StatusPageCreate(
             name=_one(form, "name") or "",
             slug=_one(form, "slug") or "",
-            visibility=_one(form, "visibility") or "public",  # type: ignore[arg-type]
-            auto_publish_severity=_one(form, "auto_publish_severity"),  # type: ignore[arg-type]
-            auto_publish_mode=_one(form, "auto_publish_mode") or "draft",  # type: ignore[arg-type]
+            visibility=_one(form, "visibility") or "public",
+            auto_publish_severity=_one(form, "auto_publish_severity"),
+            auto_publish_mode=_one(form, "auto_publish_mode") or "draft",
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
@@ -103,8 +103,8 @@ async def detail(
     services, _ = await catalog.list_services(session=session, limit=500)
     subs = deliveries = []
     if viewer.is_admin:
-        subs = await subscribers.list_subscribers(session=session, page_id=page_id)  # type: ignore[assignment]
-        deliveries = await subscribers.list_deliveries(  # type: ignore[assignment]
+        subs = await subscribers.list_subscribers(session=session, page_id=page_id)
+        deliveries = await subscribers.list_deliveries(
             session=session, page_id=page_id, subscriber_id=None, limit=50
         )
     return page(
@@ -159,7 +159,7 @@ async def pin(
     status = _one(form, "status_override")
     try:
         update = ComponentUpdate(
-            status_override=status,  # type: ignore[arg-type]
+            status_override=status,
             until=_instant(_one(form, "until")) if status else None,
         )
     except (ValidationError, ValueError) as exc:
@@ -183,8 +183,8 @@ async def create_incident(
         incident_in = PageIncidentCreate(
             name=_one(form, "name") or "",
             body=_one(form, "body") or "",
-            status=_one(form, "status") or "investigating",  # type: ignore[arg-type]
-            impact=_one(form, "impact"),  # type: ignore[arg-type]
+            status=_one(form, "status") or "investigating",
+            impact=_one(form, "impact"),
             component_ids=[UUID(v) for v in form.get("component_ids", []) if v],
             published=_one(form, "published") == "on",
         )
@@ -202,7 +202,7 @@ async def add_update(
 ) -> Response:
     form = await _form(request)
     try:
-        update_in = UpdateCreate(status=_one(form, "status"), body=_one(form, "body") or "")  # type: ignore[arg-type]
+        update_in = UpdateCreate(status=_one(form, "status"), body=_one(form, "body") or "")
     except ValidationError as exc:
         raise _invalid(exc) from None
     await page_incidents.add_update(
@@ -239,8 +239,8 @@ async def schedule(
             name=_one(form, "name") or "",
             body=_one(form, "body") or "",
             component_ids=[UUID(v) for v in form.get("component_ids", []) if v],
-            scheduled_for=_instant(_one(form, "scheduled_for")),  # type: ignore[arg-type]
-            scheduled_until=_instant(_one(form, "scheduled_until")),  # type: ignore[arg-type]
+            scheduled_for=_instant(_one(form, "scheduled_for")),
+            scheduled_until=_instant(_one(form, "scheduled_until")),
         )
     except (ValidationError, ValueError) as exc:
         raise Problem(422, "Please check your input", str(exc)[:300]) from None
@@ -273,7 +273,7 @@ async def add_subscriber(
     form = await _form(request)
     try:
         subscriber_in = SubscriberCreate(
-            type=_one(form, "type") or "",  # type: ignore[arg-type]
+            type=_one(form, "type") or "",
             address=_one(form, "address") or "",
         )
     except ValidationError as exc:
