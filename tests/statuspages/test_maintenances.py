@@ -18,6 +18,7 @@ from app.temporal import LazyClient
 from tests import incident_helpers as ih
 from tests.factories import assert_problem
 from tests.statuspages.conftest import Api
+from tests.statuspages.histories import record
 
 URL = "/api/v1/status-pages"
 
@@ -119,6 +120,7 @@ async def test_timers_move_a_maintenance_along_with_a_reminder_before_start(
     ]
     handle = ts_env.client.get_workflow_handle(m["workflow_id"])
     assert await handle.result() == "completed"
+    await record(handle, "maintenance_reminded_started_completed")
 
 
 async def test_cancelled_before_its_start_a_maintenance_never_starts(
@@ -131,6 +133,7 @@ async def test_cancelled_before_its_start_a_maintenance_never_starts(
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     handle = ts_env.client.get_workflow_handle(m["workflow_id"])
     assert await handle.result() == "cancelled"
+    await record(handle, "maintenance_cancelled_before_start")
     await ts_env.sleep(timedelta(hours=3))
     assert await _status_of(api, page, m["id"]) == "cancelled"
     assert await _mail_status(client) == "operational"

@@ -19,6 +19,7 @@ from app.db import SessionMaker
 from app.statuspages.feeder import Feeder, page_workflow_id
 from tests import incident_helpers as ih
 from tests.statuspages.conftest import Api, OpenIncident, SetStatus
+from tests.statuspages.histories import record
 from workflows.statuspage_types import StatusPageInput
 
 SECRET = "payments-db-7 disk full (Carol's laptop)"
@@ -143,6 +144,8 @@ async def test_a_flap_inside_the_debounce_period_is_not_announced(
     await ih.eventually(dropped)
     await ts_env.sleep(timedelta(minutes=5))
     assert await _component_announcements(api, page["id"]) == []
+    handle = ts_env.client.get_workflow_handle(page_workflow_id(page["id"]))
+    await record(handle, "statuspage_flap_not_announced")
 
 
 async def test_a_change_that_holds_for_the_debounce_period_is_announced_once(
@@ -169,6 +172,8 @@ async def test_a_change_that_holds_for_the_debounce_period_is_announced_once(
     assert await told() == ["[Acme] Mail: Major outage"]
     mail = next(c for c in page["components"] if c["name"] == "Mail")
     assert (await _state(ts_env, page["id"])).announced[mail["id"]] == "major_outage"  # type: ignore[index]
+    handle = ts_env.client.get_workflow_handle(page_workflow_id(page["id"]))
+    await record(handle, "statuspage_change_held_and_announced")
 
 
 async def test_without_any_signal_the_safety_net_recompute_finds_the_change(

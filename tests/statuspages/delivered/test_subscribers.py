@@ -22,6 +22,7 @@ from tests.factories import assert_problem
 from tests.notify.standins import Request, SlackStandIn, StandIn
 from tests.statuspages.conftest import Api
 from tests.statuspages.delivered.conftest import header, mails_to
+from tests.statuspages.histories import record
 
 URL = "/api/v1/status-pages"
 
@@ -179,6 +180,9 @@ async def test_a_failing_webhook_backs_off_and_is_disabled_after_a_day_with_a_no
         )
         [d] = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
         assert d["status"] == "abandoned"
+        handle = ts_env.client.get_workflow_handle(f"announcement:{d['announcement_id']}")
+        await handle.result()
+        await record(handle, "announcement_retried_then_abandoned")
         # Backed off (30 s doubling to an hour), not hammered: a day is a few dozen tries.
         assert 10 <= d["attempts"] <= 40 and 10 <= len(broken.requests) <= 40
     finally:
