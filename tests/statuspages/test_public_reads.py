@@ -301,3 +301,20 @@ async def test_public_reads_are_rate_limited_per_client(
     limited = await client.get("/status/acme")
     problem = assert_problem(limited, 429)
     assert int(limited.headers["retry-after"]) >= 1 and problem["title"]
+
+
+async def test_the_page_form_subscribes_to_chosen_components(
+    client: httpx.AsyncClient, api: Api, make_page: Any
+) -> None:
+    page = await make_page()
+    html = (await client.get("/status/acme")).text
+    mail = next(c for c in page["components"] if c["name"] == "Mail")
+    assert f'name="component_ids" value="{mail["id"]}"' in html
+    asked = await client.post(
+        "/status/acme/subscribe",
+        data={"email": "picky@example.com", "component_ids": [mail["id"]]},
+        headers={"accept": "text/html"},
+    )
+    assert asked.status_code == 202 and "Check your inbox" in asked.text
+    [sub] = (await api("GET", f"/api/v1/status-pages/{page['id']}/subscribers")).json()["data"]
+    assert sub["component_ids"] == [mail["id"]] and sub["confirmed"] is False
