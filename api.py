@@ -31,6 +31,9 @@ from app.oncall.routes import router as oncall_router
 from app.postmortems.routes import router as postmortems_router
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
+from app.statuspages.partner_routes import router as partners_router
+from app.statuspages.public_routes import router as status_public_router
+from app.statuspages.routes import router as status_pages_router
 from app.temporal import LazyClient
 from app.web.routes import install as install_web
 
@@ -153,6 +156,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(notify_webhooks)
     app.include_router(postmortems_router)
     app.include_router(connections_router)
+    app.include_router(status_pages_router)
+    app.include_router(status_public_router)
+    app.include_router(partners_router)
     # The web UI last: its pages live at `/` and must not shadow any API path.
     install_web(app)
     return app

@@ -15,6 +15,7 @@ from app import devstack, logs
 from app.config import Settings, get_settings
 from app.db import check_migrated, make_engine, make_sessionmaker
 from app.notify.channels import build_channels
+from app.statuspages.feeder import Feeder
 from app.temporal import connect
 from workflows import WORKFLOWS
 
@@ -40,7 +41,8 @@ def compile_workflow_modules() -> None:
 async def run(settings: Settings) -> None:
     """Run the worker until SIGINT/SIGTERM."""
     compile_workflow_modules()
-    engine = make_engine(devstack.database_url(settings))
+    database_url = devstack.database_url(settings)
+    engine = make_engine(database_url)
     await check_migrated(engine)
     client = await connect(settings, devstack.temporal_address(settings))
     channels = build_channels(settings)
@@ -58,8 +60,16 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started on task queue %s", settings.temporal_task_queue)
+    feeder = Feeder(
+        client=client,
+        settings=settings,
+        sessionmaker=make_sessionmaker(engine),
+        database_url=database_url,
+    )
     async with worker:
+        feeding = asyncio.create_task(feeder.run(stop), name="status-page feeder")
         await stop.wait()
+        await feeding
     await engine.dispose()
     log.info("worker stopped")
 

@@ -9,6 +9,7 @@ from activities.action_items import ActionItemActivities
 from activities.incident import IncidentActivities
 from activities.notify import AnnounceActivities, NotifyActivities
 from activities.slack import SlackActivities
+from activities.statuspages import StatusPageActivities
 from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, build_channels
@@ -24,6 +25,7 @@ def build_activities(
     notify = NotifyActivities(sessionmaker, settings, channels)
     announce = AnnounceActivities(sessionmaker, settings, channels)
     action_items = ActionItemActivities(sessionmaker, settings, channels)
+    status_pages = StatusPageActivities(sessionmaker, settings, channels)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -33,4 +35,12 @@ def build_activities(
         notify.send_notification,
         announce.announce_page,
         action_items.remind_action_item,
+        status_pages.advance_maintenance,
+        status_pages.announce_maintenance,
+        status_pages.sync_page,
+        status_pages.announce_components,
+        status_pages.plan_deliveries,
+        status_pages.send_deliveries,
+        status_pages.send_partner_link,
+        status_pages.purge_partner_audit,
     ]

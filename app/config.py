@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     # development and tests: a key is generated into the data dir; production refuses to start
     # connections without it.
     secret_key: SecretStr | None = Field(default=None, alias="PAGEFREE_SECRET_KEY")
+    # Status pages: public reads per client (steady rate and burst), and the debounce of
+    # component changes before subscribers hear of them.
+    status_rate_per_second: float = Field(default=5.0, gt=0, alias="PAGEFREE_STATUS_RATE")
+    status_rate_burst: int = Field(default=60, ge=1, alias="PAGEFREE_STATUS_RATE_BURST")
+    status_debounce: timedelta = Field(
+        default=timedelta(minutes=2), alias="PAGEFREE_STATUS_DEBOUNCE"
+    )
     # Let user-configured URLs (connections, webhooks) reach loopback/private addresses:
     # for tests' local stand-ins and air-gapped installs only.
     allow_private_targets: bool = Field(default=False, alias="PAGEFREE_ALLOW_PRIVATE_TARGETS")

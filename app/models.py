@@ -11,17 +11,34 @@ from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
 from app.postmortems.models import ActionItem, Postmortem, PostmortemTemplate, PostmortemVersion
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
 from app.slack.models import SlackMessage
+from app.statuspages.models import (
+    Announcement,
+    Delivery,
+    PageIncident,
+    PageIncidentUpdate,
+    StatusComponent,
+    StatusPage,
+    Subscriber,
+)
+from app.statuspages.partner_models import (
+    Partner,
+    PartnerAuditEvent,
+    PartnerLogin,
+    PartnerSession,
+)
 from app.web.models import WebSession
 
 __all__ = [
     "ActionItem",
     "ActionLinkUse",
     "Alert",
+    "Announcement",
     "ApiToken",
     "AuditEvent",
     "CalendarFeed",
     "Connection",
     "ContactMethod",
+    "Delivery",
     "EscalationPolicy",
     "Incident",
     "IngestDelivery",
@@ -29,6 +46,12 @@ __all__ = [
     "Integration",
     "Notification",
     "NotificationRule",
+    "PageIncident",
+    "PageIncidentUpdate",
+    "Partner",
+    "PartnerAuditEvent",
+    "PartnerLogin",
+    "PartnerSession",
     "Postmortem",
     "PostmortemTemplate",
     "PostmortemVersion",
@@ -37,6 +60,9 @@ __all__ = [
     "ScheduleSwap",
     "Service",
     "SlackMessage",
+    "StatusComponent",
+    "StatusPage",
+    "Subscriber",
     "Team",
     "TeamMember",
     "TimelineEvent",

@@ -1,8 +1,29 @@
 """Deterministic workflow code; registered by worker.py."""
 
 from workflows.action_item import ActionItemReminderWorkflow
+from workflows.announcement import AnnouncementWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.maintenance import MaintenanceWorkflow
+from workflows.partners import PartnerAuditRetentionWorkflow, PartnerLinkWorkflow
+from workflows.statuspage import StatusPageWorkflow
 
-WORKFLOWS = [IncidentWorkflow, ActionItemReminderWorkflow]
+WORKFLOWS = [
+    IncidentWorkflow,
+    ActionItemReminderWorkflow,
+    MaintenanceWorkflow,
+    StatusPageWorkflow,
+    AnnouncementWorkflow,
+    PartnerLinkWorkflow,
+    PartnerAuditRetentionWorkflow,
+]
 
-__all__ = ["WORKFLOWS", "ActionItemReminderWorkflow", "IncidentWorkflow"]
+__all__ = [
+    "WORKFLOWS",
+    "ActionItemReminderWorkflow",
+    "AnnouncementWorkflow",
+    "IncidentWorkflow",
+    "MaintenanceWorkflow",
+    "PartnerAuditRetentionWorkflow",
+    "PartnerLinkWorkflow",
+    "StatusPageWorkflow",
+]

@@ -21,6 +21,7 @@ from app.web import (
     push,
     pwa,
     service_pages,
+    status_pages,
 )
 from app.web.render import HERE, error_page
 
@@ -34,6 +35,7 @@ ROUTERS = [
     postmortem_pages.router,
     postmortem_template_pages.router,
     config_pages.router,
+    status_pages.router,
     profile.router,
     push.router,
     pwa.router,

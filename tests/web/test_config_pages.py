@@ -275,6 +275,9 @@ async def test_api_paths_are_untouched_by_the_web_ui(anonymous) -> None:  # type
                 "/slack",
                 "/webhooks/",
                 "/ack/",
+                # Status pages' public reads (Statuspage v2 JSON) and partner sign-in.
+                "/status/",
+                "/partner/",
             )
         )
     ]
