@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Problem
+from app.errors import DomainError, Problem, as_problem
 from app.identity.models import User
 from app.web.auth import SignInRequired, Viewer
 
@@ -182,6 +182,9 @@ class WebRoute(APIRoute):
                 response = RedirectResponse(exc.next_path, status_code=303)
             except Problem as exc:
                 response = error_page(request, exc.status, exc.title, exc.detail)
+            except DomainError as exc:
+                problem = as_problem(exc)
+                response = error_page(request, problem.status, problem.title, problem.detail)
             except (RequestValidationError, ValidationError) as exc:
                 response = error_page(request, 422, "Please check your input", field_errors(exc))
             for name, value in SECURITY_HEADERS.items():

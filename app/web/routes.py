@@ -12,12 +12,14 @@ from app.web import (
     config_pages,
     dashboard,
     incident_pages,
+    lifecycle_pages,
     login,
     oidc,
     oncall,
     profile,
     push,
     pwa,
+    schedule_pages,
     service_pages,
 )
 from app.web.render import HERE, error_page
@@ -27,9 +29,11 @@ ROUTERS = [
     oidc.router,
     dashboard.router,
     incident_pages.router,
+    schedule_pages.router,  # before oncall's /schedules/{id}: /schedules/new
     oncall.router,
     service_pages.router,
     config_pages.router,
+    lifecycle_pages.router,
     profile.router,
     push.router,
     pwa.router,

@@ -4,8 +4,10 @@
   const csrf = document.body.dataset.csrf || "";
   const baseTitle = document.title;
 
-  // Forms: one submit at a time, so a double tap never sends an action twice.
+  // Forms: one submit at a time, so a double tap never sends an action twice; deletes ask first.
   document.addEventListener("submit", (event) => {
+    const question = event.target.dataset.confirm;
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
     const button = event.target.querySelector("button[type=submit]");
     if (button) setTimeout(() => { button.disabled = true; }, 0);
   });
