@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit.models import Actor, AuditEvent
 
@@ -57,8 +59,11 @@ async def list_events(
     actor_id: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEvent]:
-    """Return audit events, newest first."""
+    """Return audit events, newest first; `action` ending in `.` matches a prefix."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)  # type: ignore[union-attr]
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
@@ -68,4 +73,14 @@ async def list_events(
         query = query.where(AuditEvent.actor_id == actor_id)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)  # type: ignore[operator]
+    if action:
+        query = query.where(
+            col(AuditEvent.action).startswith(action, autoescape=True)
+            if action.endswith(".")
+            else col(AuditEvent.action) == action
+        )
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)  # type: ignore[operator]
+    if until is not None:
+        query = query.where(AuditEvent.at < until)  # type: ignore[operator]
     return list((await session.scalars(query)).all())

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web import (
+    audit_pages,
     config_pages,
     dashboard,
     incident_pages,
@@ -34,6 +35,7 @@ ROUTERS = [
     service_pages.router,
     config_pages.router,
     lifecycle_pages.router,
+    audit_pages.router,
     profile.router,
     push.router,
     pwa.router,
