@@ -17,6 +17,7 @@ from app.web import (
     login,
     oidc,
     oncall,
+    people_pages,
     profile,
     push,
     pwa,
@@ -33,6 +34,7 @@ ROUTERS = [
     schedule_pages.router,  # before oncall's /schedules/{id}: /schedules/new
     oncall.router,
     service_pages.router,
+    people_pages.router,  # before config_pages' /users/{id}: /users/invite
     config_pages.router,
     lifecycle_pages.router,
     audit_pages.router,
