@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from app.audit.models import Actor, AuditEvent
+from app.config import Settings
 from app.db import SessionMaker, utcnow
 from app.identity.models import Role, User
 from app.schedules import service as schedules
@@ -260,3 +261,27 @@ async def test_admins_cannot_deactivate_themselves_and_responders_not_at_all(
     await responder.get("/users")
     assert (await responder.post(f"/users/{admin.user.id}/deactivate")).status_code == 403
     assert (await responder.get(f"/users/{admin.user.id}/deactivate")).status_code == 403
+
+
+async def test_with_single_sign_on_an_invitation_has_no_password_link(
+    settings: Settings, database_url: str, sessionmaker: SessionMaker
+) -> None:
+    from api import create_app
+
+    configured = settings.model_copy(
+        update={
+            "oidc_issuer": "https://idp.example.com",
+            "oidc_client_id": "pagefree",
+            "oidc_provider_name": "Okta",
+        }
+    )
+    app = create_app(configured, database_url=database_url)
+    async with app.router.lifespan_context(app):
+        admin = await browser_for(app, sessionmaker, role=Role.admin)
+        await admin.get("/users")
+        invited = await admin.post("/users/invite", {"name": "Sso Sue", "email": "sue@example.com"})
+        assert invited.status_code == 200
+        assert "Sso Sue signs in with Okta as sue@example.com" in invited.text
+        assert 'id="invite-link"' not in invited.text
+        async with sessionmaker() as session:
+            assert (await session.scalars(select(UserInvite))).all() == []
