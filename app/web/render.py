@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import DomainError, Problem, as_problem
+from app.errors import DomainError, Problem, as_problem, problem_response
 from app.identity.models import User
 from app.web.auth import SignInRequired, Viewer
 
@@ -156,6 +156,34 @@ def field_errors(exc: RequestValidationError | ValidationError) -> str:
     return "; ".join(parts)
 
 
+def errors_list(exc: RequestValidationError | ValidationError) -> list[dict[str, Any]]:
+    """Return a validation error as RFC 7807 `errors` (`field` without body/query/form)."""
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        out.append({"field": ".".join(loc), "message": message})
+    return out
+
+
+def _wants_problem(request: Request) -> bool:
+    """Return whether our script posted a form and wants the refusal as problem+json, to show
+    its errors at the fields without leaving the page (so what was typed stays)."""
+    return request.method == "POST" and "application/problem+json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _problem_json(
+    status: int,
+    title: str,
+    detail: str | None,
+    errors: list[dict[str, Any]] | None,
+    type_: str = "/problems/validation",
+) -> Response:
+    return problem_response(status, title, detail, type_=type_, errors=errors or [])
+
+
 # Pages load only our own files: no inline script, no other origin, never inside a frame.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -180,13 +208,23 @@ class WebRoute(APIRoute):
                 response = await handler(request)
             except SignInRequired as exc:
                 response = RedirectResponse(exc.next_path, status_code=303)
-            except Problem as exc:
-                response = error_page(request, exc.status, exc.title, exc.detail)
-            except DomainError as exc:
-                problem = as_problem(exc)
-                response = error_page(request, problem.status, problem.title, problem.detail)
+            except (Problem, DomainError) as exc:
+                problem = as_problem(exc) if isinstance(exc, DomainError) else exc
+                if _wants_problem(request):
+                    response = _problem_json(
+                        problem.status, problem.title, problem.detail, problem.errors
+                    )
+                else:
+                    response = error_page(request, problem.status, problem.title, problem.detail)
             except (RequestValidationError, ValidationError) as exc:
-                response = error_page(request, 422, "Please check your input", field_errors(exc))
+                if _wants_problem(request):
+                    response = _problem_json(
+                        422, "Please check your input", field_errors(exc), errors_list(exc)
+                    )
+                else:
+                    response = error_page(
+                        request, 422, "Please check your input", field_errors(exc)
+                    )
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response

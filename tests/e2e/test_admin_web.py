@@ -271,3 +271,40 @@ async def test_acknowledge_from_the_list_at_375_px_with_undo_and_swipe_to_resolv
     )
     await context.close()
     assert problems == []
+
+
+async def test_a_refused_form_shows_the_error_inline_and_keeps_what_was_typed(
+    live: Live, chromium: Browser, sessionmaker: SessionMaker
+) -> None:
+    admin = await person(sessionmaker, role=Role.admin)
+    await person(sessionmaker, name="Mo Member")
+    async with sessionmaker() as session:
+        from app.identity.models import TeamCreate
+
+        await identity.create_team(
+            session=session, team_in=TeamCreate(name="Payments"), actor=SYSTEM
+        )
+        await session.commit()
+    page = await chromium.new_page()
+    problems = _watch(page)
+    await sign_in(page, live, admin)
+    await page.goto(f"{live.url}/users")
+    await page.locator("summary", has_text="Add a user with a password instead").click()
+    await page.locator("#u-name").fill("Typed Twice")
+    await page.locator("#u-email").fill(admin.email)
+    await page.get_by_role("button", name="Add user").click()
+    form = page.locator('form[action="/users"]')
+    await expect(form.get_by_role("alert")).to_contain_text("already exists")
+    await expect(page.locator("#u-name")).to_have_value("Typed Twice")
+    await expect(form.get_by_role("button", name="Add user")).to_be_enabled()
+
+    await page.goto(f"{live.url}/teams")
+    await page.locator("#team-name").fill("Payments")
+    await page.get_by_label("Mo Member").last.check()
+    await page.get_by_role("button", name="Add team").click()
+    new = page.locator('form[action="/teams"]')
+    await expect(new.get_by_role("alert")).to_contain_text("already exists")
+    await expect(page.locator("#team-name")).to_have_value("Payments")
+    await expect(page.get_by_label("Mo Member").last).to_be_checked()
+    # The browser logs the refused POSTs themselves; nothing else may go wrong.
+    assert [p for p in problems if "the server responded with a status of 409" not in p] == []

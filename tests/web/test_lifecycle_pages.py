@@ -55,7 +55,9 @@ async def test_a_schedule_a_policy_pages_is_refused_with_the_policy_named_then_d
         )
         await session.commit()
     pol = await h.policy(sessionmaker, settings, [h.level(300, ("schedule", str(sched.id)))])
-    await admin.get(f"/schedules/{sched.id}")
+    shown = await admin.get(f"/schedules/{sched.id}")
+    assert "<title>Nights · PageFree</title>" in shown.text
+    assert shown.text.count("Delete this schedule") == 1
     refused = await admin.post(f"/schedules/{sched.id}/delete")
     assert refused.status_code == 409
     assert "The schedule Nights cannot be deleted" in refused.text
@@ -160,3 +162,30 @@ async def test_responders_cannot_delete(web_app: FastAPI, sessionmaker: SessionM
     assert (await responder.post(f"/users/{other.id}/delete")).status_code == 403
     async with sessionmaker() as session:
         assert await session.get(User, other.id) is not None
+
+
+async def test_forms_posted_by_the_script_get_the_refusal_as_problem_json(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    admin = await browser_for(web_app, sessionmaker, role=Role.admin)
+    await admin.get("/users")
+    wants = {"Accept": "application/problem+json, text/html"}
+    bad = await admin.client.post(
+        "/users",
+        data={"csrf_token": admin.csrf, "name": "Typed", "email": "nope", "timezone": "UTC"},
+        headers=wants,
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert any(e["field"] == "email" for e in bad.json()["errors"])
+    taken = await admin.client.post(
+        "/users",
+        data={"csrf_token": admin.csrf, "name": "Dup", "email": admin.user.email},
+        headers=wants,
+    )
+    assert taken.status_code == 409 and "already exists" in taken.json()["detail"]
+    # Without the header (no script) the refusal is still the error page.
+    page = await admin.post("/users", {"name": "Dup", "email": admin.user.email})
+    assert page.status_code == 409 and page.headers["content-type"].startswith("text/html")
+    teams = await admin.get("/teams")
+    assert '<form method="post" action="/teams" class="stack" data-inline-errors>' in teams.text
