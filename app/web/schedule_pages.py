@@ -203,7 +203,7 @@ async def _editor(
         errors=shown,
         notice=notice,
         preview=rendered,
-        users=users,
+        users=[u for u in users if u.deactivated_at is None],
         user_names={str(u.id): u.name for u in users},
         weekdays=WEEKDAYS,
         units=list(sf.UNITS),

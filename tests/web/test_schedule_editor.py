@@ -236,3 +236,31 @@ async def test_responders_cannot_use_the_editor(
     assert (await responder.post("/schedules/new", _form(people))).status_code == 403
     no_csrf = await responder.client.post("/schedules/preview", data=_form(people))
     assert no_csrf.status_code == 403
+
+
+async def test_an_rrule_hand_off_is_saved_and_previewed(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    a, b = await _people(sessionmaker, 2)
+    admin = await _admin(web_app, sessionmaker)
+    rule = "FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9;BYMINUTE=0"
+    form = _form(
+        [a, b],
+        **{"layer-0-mode": "rrule", "layer-0-rrule": rule, "layer-0-restrictions": "0"},
+    )
+    del form["intent"]
+    fragment = await admin.client.post(
+        "/schedules/preview", data=form, headers={"X-CSRF-Token": admin.csrf}
+    )
+    starts = [datetime.fromisoformat(s) for k, _, s, _ in _PREVIEW_ITEM.findall(fragment.text)]
+    # Hand-offs on Mondays and Thursdays at 09:00 Berlin time (the first entry may have begun).
+    assert starts and all((s.weekday(), s.hour) in ((0, 9), (3, 9)) for s in starts[1:])
+    assert "gap" not in [k for k, *_ in _PREVIEW_ITEM.findall(fragment.text)]
+    saved = await admin.post("/schedules/new", {**form, "intent": "save"})
+    assert saved.status_code == 303, saved.text
+    async with sessionmaker() as session:
+        row = (await session.scalars(select(Schedule))).one()
+        assert row.layers[0]["handoff_rrule"] == rule
+        assert row.layers[0]["rotation_seconds"] is None
+    edit = await admin.get(f"/schedules/{row.id}/edit")
+    assert 'value="rrule" checked' in edit.text and f'value="{rule}"' in edit.text
