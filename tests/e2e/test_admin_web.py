@@ -308,3 +308,40 @@ async def test_a_refused_form_shows_the_error_inline_and_keeps_what_was_typed(
     await expect(page.get_by_label("Mo Member").last).to_be_checked()
     # The browser logs the refused POSTs themselves; nothing else may go wrong.
     assert [p for p in problems if "the server responded with a status of 409" not in p] == []
+
+
+async def test_desktop_keys_search_select_and_acknowledge(
+    live: Live, chromium: Browser, sessionmaker: SessionMaker, ts_env: WorkflowEnvironment
+) -> None:
+    me = await person(sessionmaker, name="Kai Keys")
+    pol = await h.policy(sessionmaker, live.settings, [h.level(300, me)])
+    svc = await h.service(sessionmaker, pol)
+    for summary, key in (("Disk full on db-1", "disk"), ("CPU hot on web-3", "cpu")):
+        await h.opened(
+            await h.send_alert(
+                ts_env.client, live.settings, svc, h.alert(summary=summary, dedup_key=key)
+            )
+        )
+    page = await chromium.new_page(viewport={"width": 1280, "height": 900})
+    problems = _watch(page)
+    await sign_in(page, live, me)
+    await expect(page.locator(".bottom-nav")).to_be_hidden()
+    await page.keyboard.press("/")
+    await expect(page.locator("#f-q")).to_be_focused()
+    await page.keyboard.type("disk")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".incident")).to_have_count(1)
+    await page.locator("#f-q").blur()
+    await page.keyboard.press("j")
+    row = page.locator(".incident.selected")
+    await expect(row).to_contain_text("Disk full on db-1")
+    await page.keyboard.press("a")
+    await expect(page.locator("#toast")).to_contain_text("Acknowledging #")
+    await expect(page.locator(".incident .badge")).to_have_text("acknowledged", timeout=10_000)
+
+    # On an incident page, `r` resolves it.
+    await page.locator(".incident a").first.click()
+    await expect(page.locator("#incident-status")).to_have_text("acknowledged")
+    await page.keyboard.press("r")
+    await expect(page.locator("#incident-status")).to_have_text("resolved")
+    assert problems == []
