@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, or_, select, update
@@ -153,8 +154,8 @@ class Impact:
         return sum(max(0, len(s.gaps_after) - s.gaps_before) for s in self.schedules)
 
 
-def _without(row: dict[str, object], user_id: UUID) -> LayerIn | None:
-    public = layer_public(row)  # type: ignore[arg-type]
+def _without(row: dict[str, Any], user_id: UUID) -> LayerIn | None:
+    public = layer_public(row)
     users = [u for u in public.users if u != user_id]
     if not users:
         return None

@@ -109,7 +109,7 @@ async def invite_new_user(
             user_in=UserCreate(
                 name=name.strip(),
                 email=email.strip(),
-                role=role,  # type: ignore[arg-type]
+                role=role,
                 timezone=timezone.strip() or "UTC",
             ),
             actor=viewer.actor,
@@ -143,7 +143,13 @@ async def invite_again(
 async def invite_page(request: Request, session: SessionDep, token: str) -> Response:
     """The confirm page of an invitation link: it shows a form and uses nothing."""
     user = await people.invite_user(session=session, token=token)
-    return page(request, "invite.html", None, invitee=user, token=token, errors=[])
+    return _private(page(request, "invite.html", None, invitee=user, token=token, errors=[]))
+
+
+def _private(response: HTMLResponse) -> HTMLResponse:
+    """The page's URL holds the link's secret: keep it out of every cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/invite/{token}", response_class=HTMLResponse)
@@ -167,8 +173,16 @@ async def accept_invite(
         if status == 404:
             raise
         user = await people.invite_user(session=session, token=token)
-        return page(
-            request, "invite.html", None, status, invitee=user, token=token, errors=errors_of(exc)
+        return _private(
+            page(
+                request,
+                "invite.html",
+                None,
+                status,
+                invitee=user,
+                token=token,
+                errors=errors_of(exc),
+            )
         )
     return see_other("/login?done=password-set")
 

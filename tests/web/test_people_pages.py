@@ -56,6 +56,7 @@ async def test_an_invited_user_sets_a_password_once_and_signs_in(
     async with _client(web_app) as newcomer:
         shown = await newcomer.get(path)
         assert shown.status_code == 200 and "nia@example.com" in shown.text
+        assert shown.headers["cache-control"] == "no-store"
         again = await newcomer.get(path)  # looking at the page does not use the link
         assert again.status_code == 200
         differ = await newcomer.post(path, data={"password": "a" * 12, "password_again": "b" * 12})
