@@ -6,6 +6,7 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -17,6 +18,7 @@ from app.schedules import service as schedules
 from app.schedules.models import LayerIn, OverrideIn, Schedule, ScheduleCreate
 from app.web.models import UserInvite, WebSession
 from tests.factories import login
+from tests.notify.conftest import FROM_EMAIL, aws, moto_server, ses_sent  # noqa: F401
 from tests.web.conftest import PASSWORD, _client, browser_for, sign_in
 
 SYSTEM = Actor.system(via="test")
@@ -286,3 +288,33 @@ async def test_with_single_sign_on_an_invitation_has_no_password_link(
         assert 'id="invite-link"' not in invited.text
         async with sessionmaker() as session:
             assert (await session.scalars(select(UserInvite))).all() == []
+
+
+@pytest.mark.usefixtures("aws")
+async def test_with_e_mail_configured_the_link_is_e_mailed_not_shown(
+    settings: Settings, database_url: str, sessionmaker: SessionMaker
+) -> None:
+    from api import create_app
+
+    configured = settings.model_copy(
+        update={
+            "ses_from_address": FROM_EMAIL,
+            "public_url": "https://pagefree.example.com",
+            "cookie_secure": False,  # the test client speaks plain http
+        }
+    )
+    app = create_app(configured, database_url=database_url)
+    async with app.router.lifespan_context(app):
+        admin = await browser_for(app, sessionmaker, role=Role.admin)
+        await admin.get("/users")
+        to = "mailed@example.com"
+        invited = await admin.post("/users/invite", {"name": "Mai Mailed", "email": to})
+        assert invited.status_code == 200
+        assert f"An e-mail went to {to}." in invited.text
+        assert 'id="invite-link"' not in invited.text
+        [message] = ses_sent(to)
+        assert message.subject == "Your PageFree invitation"
+        found = re.search(r"https://pagefree\.example\.com(/invite/[A-Za-z0-9_-]+)", message.body)
+        assert found, message.body
+        async with _client(app) as newcomer:
+            assert (await newcomer.get(found.group(1))).status_code == 200
