@@ -22,7 +22,15 @@ from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.escalation.models import EscalationPolicy
 from app.identity import service as identity
-from app.identity.models import ApiToken, User, UserUpdate
+from app.identity.models import (
+    ApiToken,
+    Team,
+    TeamMember,
+    TeamMemberIn,
+    TeamUpdate,
+    User,
+    UserUpdate,
+)
 from app.schedules import overrides as override_ops
 from app.schedules import service as schedules
 from app.schedules.convert import layer_public, spec_of
@@ -143,6 +151,7 @@ class Impact:
     schedules: list[ScheduleImpact] = field(default_factory=list)
     overrides: list[ScheduleOverride] = field(default_factory=list)
     policies: list[str] = field(default_factory=list)  # still page the user directly
+    teams: list[Team] = field(default_factory=list)  # the user leaves them (teams are paged)
 
     @property
     def blockers(self) -> list[str]:
@@ -234,6 +243,16 @@ async def deactivation_impact(
                 gaps_after=gaps_after,
             )
         )
+    out.teams = list(
+        (
+            await session.scalars(
+                select(Team)
+                .join(TeamMember, col(TeamMember.team_id) == col(Team.id))
+                .where(col(TeamMember.user_id) == user_id)
+                .order_by(col(Team.name))
+            )
+        ).all()
+    )
     target = [{"targets": [{"type": "user", "id": str(user_id)}]}]
     out.policies = list(
         (
@@ -249,7 +268,7 @@ async def deactivation_impact(
 
 async def deactivate_user(*, session: AsyncSession, user_id: UUID, actor: Actor) -> Impact:
     """Deactivate a user: end their web sessions and API tokens, take them out of schedules'
-    layers and upcoming overrides. Refused for the last person of a schedule."""
+    layers, upcoming overrides and teams. Refused for the last person of a schedule."""
     if _user_id(actor) == user_id:
         raise Conflict("you cannot deactivate yourself")
     impact = await deactivation_impact(session=session, user_id=user_id)
@@ -272,6 +291,20 @@ async def deactivate_user(*, session: AsyncSession, user_id: UUID, actor: Actor)
         )
     for row in impact.overrides:
         await override_ops.delete_override(session=session, row=row, actor=actor)
+    for team in impact.teams:
+        current = await identity.team_public(session=session, team=team)
+        await identity.update_team(
+            session=session,
+            team_id=team.id,
+            team_in=TeamUpdate(
+                members=[
+                    TeamMemberIn(user_id=m.user_id, role=m.role)
+                    for m in current.members
+                    if m.user_id != user_id
+                ]
+            ),
+            actor=actor,
+        )
     await session.execute(delete(WebSession).where(col(WebSession.user_id) == user_id))
     await session.execute(
         delete(UserInvite).where(
@@ -297,6 +330,7 @@ async def deactivate_user(*, session: AsyncSession, user_id: UUID, actor: Actor)
             "deactivated_at": user.deactivated_at.isoformat(),
             "schedules": [s.schedule.name for s in impact.schedules],
             "overrides_removed": len(impact.overrides),
+            "teams_left": [t.name for t in impact.teams],
             "new_gaps": impact.new_gaps,
         },
     )

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from app.audit.models import Actor, AuditEvent
 from app.config import Settings
 from app.db import SessionMaker, utcnow
-from app.identity.models import Role, User
+from app.identity import service as identity
+from app.identity.models import Role, TeamCreate, TeamMemberIn, User
 from app.schedules import service as schedules
 from app.schedules.models import LayerIn, OverrideIn, Schedule, ScheduleCreate
 from app.web.models import UserInvite, WebSession
@@ -160,6 +161,19 @@ async def test_deactivating_ends_sessions_and_tokens_and_takes_them_out_of_sched
     staying = await login(sessionmaker)
     sched = await _rotation(sessionmaker, "Days", [leaving.user, staying.user])
     async with sessionmaker() as session:
+        team = await identity.create_team(
+            session=session,
+            team_in=TeamCreate(
+                name="Ops",
+                members=[
+                    TeamMemberIn(user_id=leaving.user.id),
+                    TeamMemberIn(user_id=staying.user.id),
+                ],
+            ),
+            actor=SYSTEM,
+        )
+        await session.commit()
+    async with sessionmaker() as session:
         from app.schedules import overrides as override_ops
 
         await override_ops.create_override(
@@ -179,6 +193,7 @@ async def test_deactivating_ends_sessions_and_tokens_and_takes_them_out_of_sched
     assert "Days" in confirm.text and "taken out of its rotation" in confirm.text
     assert "No new gaps in the next 14 days." in confirm.text  # the other one covers every day
     assert "1 upcoming override of theirs will be removed" in confirm.text
+    assert "They leave the team Ops" in confirm.text
     done = await admin.post(f"/users/{leaving.user.id}/deactivate")
     assert done.status_code == 303 and done.headers["location"] == "/users?done=deactivated"
 
@@ -191,6 +206,7 @@ async def test_deactivating_ends_sessions_and_tokens_and_takes_them_out_of_sched
         assert row is not None and row.layers[0]["users"] == [str(staying.user.id)]
         user = await session.get(User, leaving.user.id)
         assert user is not None and user.deactivated_at is not None
+        assert await identity.team_member_ids(session=session, team_id=team.id) == [staying.user.id]
     again = await sign_in(_client(web_app), leaving.user.email)
     assert again.status_code == 403 and "deactivated" in again.text
     actions = await _actions(sessionmaker, leaving.user.id)
