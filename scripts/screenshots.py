@@ -81,10 +81,30 @@ async def take(base: str) -> None:
             first = page.locator(".incident a").first
             incident_url = base + str(await first.get_attribute("href"))
             await shot(page, f"incident{suffix}", incident_url)
+            if suffix:
+                # One tap on a row's Acknowledge: a few seconds to undo (undone here).
+                await page.goto(f"{base}/")
+                await page.locator(".incident .quick.ack").first.click()
+                await page.locator("#toast").wait_for()
+                path = OUT / "dashboard-phone-undo.png"
+                await page.screenshot(path=str(path))
+                shrink(path)
+                await page.get_by_role("button", name="Undo").click()
+                await page.goto(f"{base}/oncall")
+                await page.get_by_role("link", name="Checkout primary").first.click()
+                await page.get_by_role("link", name="Edit layers").click()
+                await page.wait_for_load_state("networkidle")
+                path = OUT / "schedule-edit-phone.png"
+                await page.screenshot(path=str(path))
+                shrink(path)
             if not suffix:
                 await shot(page, "oncall", f"{base}/oncall")
                 link = page.get_by_role("link", name="Checkout primary").first
-                await shot(page, "schedule", base + str(await link.get_attribute("href")))
+                schedule_url = base + str(await link.get_attribute("href"))
+                await shot(page, "schedule", schedule_url)
+                await shot(page, "schedule-edit", f"{schedule_url}/edit")
+                await shot(page, "users", f"{base}/users")
+                await shot(page, "audit", f"{base}/audit")
                 await page.goto(f"{base}/services")
                 svc = page.get_by_role("link", name="Checkout API").first
                 await shot(page, "service", base + str(await svc.get_attribute("href")))

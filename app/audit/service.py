@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -58,8 +59,11 @@ async def list_events(
     actor_id: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEvent]:
-    """Return audit events, newest first."""
+    """Return audit events, newest first; `action` ending in `.` matches a prefix."""
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
     if entity_type:
         query = query.where(col(AuditEvent.entity_type) == entity_type)
@@ -69,4 +73,14 @@ async def list_events(
         query = query.where(col(AuditEvent.actor_id) == actor_id)
     if before_id is not None:
         query = query.where(col(AuditEvent.id) < before_id)
+    if action:
+        query = query.where(
+            col(AuditEvent.action).startswith(action, autoescape=True)
+            if action.endswith(".")
+            else col(AuditEvent.action) == action
+        )
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    if until is not None:
+        query = query.where(col(AuditEvent.at) < until)
     return list((await session.scalars(query)).all())

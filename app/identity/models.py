@@ -61,6 +61,8 @@ class User(UserBase, table=True):
     slack_user_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = timestamp_field()
+    # Set by an admin (web UI): no sign-in, no API token, no place in schedules.
+    deactivated_at: datetime | None = timestamp_field()
 
 
 class _UserFields(BaseModel):

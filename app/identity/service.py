@@ -402,4 +402,5 @@ async def authenticate_token(
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now
-    return await session.get(User, row.user_id)
+    user = await session.get(User, row.user_id)
+    return None if user is None or user.deactivated_at is not None else user

@@ -20,6 +20,7 @@ from app.audit.models import Actor
 from app.config import Settings
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
+from app.errors import Forbidden
 from app.identity.models import Role, User
 from app.problems import Problem
 from app.web.models import WebSession
@@ -45,6 +46,8 @@ async def start_session(
     *, session: AsyncSession, settings: Settings, user: User, method: str
 ) -> tuple[str, WebSession]:
     """Create a browser session for `user`; return the cookie value and the row."""
+    if user.deactivated_at is not None:
+        raise Forbidden("this account is deactivated; ask an admin")
     raw = new_token()
     now = utcnow()
     # Sessions abandoned by closing the browser are swept here, one user at a time.
@@ -96,7 +99,7 @@ async def lookup(
         await session.delete(row)
         return None
     user = await session.get(User, row.user_id)
-    if user is None:
+    if user is None or user.deactivated_at is not None:
         return None
     # One write a minute at most: a page load must not always be a write.
     if row.last_seen_at is None or (now - row.last_seen_at).total_seconds() > 60:

@@ -21,6 +21,7 @@ from app.incidents import service as incidents
 from app.web import auth
 from app.web.auth import Viewer, WebViewer
 from app.web.render import WebRoute, names_of, page, parse_uuid
+from app.web.responder import responder_summary
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -42,9 +43,12 @@ class Filters:
     team_id: UUID | None = None
     status: str = "open"
     mine: bool = False
+    q: str = ""
 
     def query(self) -> str:
         params: dict[str, str] = {}
+        if self.q:
+            params["q"] = self.q
         if self.service_id:
             params["service_id"] = str(self.service_id)
         if self.team_id:
@@ -61,6 +65,7 @@ def _filters(
     team_id: Annotated[str, Query(max_length=40)] = "",
     status: Annotated[str, Query(pattern="^(open|triggered|acknowledged|resolved)$")] = "open",
     mine: Annotated[bool, Query()] = False,
+    q: Annotated[str, Query(max_length=200)] = "",
 ) -> Filters:
     # The filter form sends empty values for "all services" and "all teams".
     return Filters(
@@ -68,6 +73,7 @@ def _filters(
         team_id=parse_uuid(team_id, "team") if team_id else None,
         status=status,
         mine=mine,
+        q=q.strip(),
     )
 
 
@@ -84,6 +90,7 @@ async def _listing(session: AsyncSession, viewer: Viewer, f: Filters) -> dict[st
         status=_STATUSES[f.status],
         service_ids=service_ids,
         assigned_to=mine,
+        q=f.q or None,
         limit=LIST_LIMIT,
     )
     # Triggered first (they need someone), then acknowledged; newest first within each.
@@ -120,6 +127,7 @@ async def dashboard(
         viewer,
         filters=f,
         teams=teams,
+        **await responder_summary(session, viewer),
         **await _listing(session, viewer, f),
     )
 

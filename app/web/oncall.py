@@ -136,7 +136,7 @@ async def schedule_page(
         schedule_id,
         week,
         month,
-        done="Override created." if done == "override" else None,
+        done={"override": "Override created.", "saved": "Schedule saved."}.get(done or ""),
     )
 
 

@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from app.errors import DomainError
 from app.identity.models import User
-from app.problems import Problem, problem_of
+from app.problems import Problem, problem_of, problem_response
 from app.web.auth import SignInRequired, Viewer
 
 HERE = Path(__file__).parent
@@ -158,6 +158,34 @@ def field_errors(exc: RequestValidationError | ValidationError) -> str:
     return "; ".join(parts)
 
 
+def errors_list(exc: RequestValidationError | ValidationError) -> list[dict[str, Any]]:
+    """Return a validation error as RFC 7807 `errors` (`field` without body/query/form)."""
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        out.append({"field": ".".join(loc), "message": message})
+    return out
+
+
+def _wants_problem(request: Request) -> bool:
+    """Return whether our script posted a form and wants the refusal as problem+json, to show
+    its errors at the fields without leaving the page (so what was typed stays)."""
+    return request.method == "POST" and "application/problem+json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _problem_json(
+    status: int,
+    title: str,
+    detail: str | None,
+    errors: list[dict[str, Any]] | None,
+    type_: str = "/problems/validation",
+) -> Response:
+    return problem_response(status, title, detail, type_=type_, errors=errors or [])
+
+
 # Pages load only our own files: no inline script, no other origin, never inside a frame.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -183,10 +211,22 @@ class WebRoute(APIRoute):
             except SignInRequired as exc:
                 response = RedirectResponse(exc.next_path, status_code=303)
             except (Problem, DomainError) as exc:
-                shown = problem_of(exc)
-                response = error_page(request, shown.status, shown.title, shown.detail)
+                problem = problem_of(exc)
+                if _wants_problem(request):
+                    response = _problem_json(
+                        problem.status, problem.title, problem.detail, problem.errors
+                    )
+                else:
+                    response = error_page(request, problem.status, problem.title, problem.detail)
             except (RequestValidationError, ValidationError) as exc:
-                response = error_page(request, 422, "Please check your input", field_errors(exc))
+                if _wants_problem(request):
+                    response = _problem_json(
+                        422, "Please check your input", field_errors(exc), errors_list(exc)
+                    )
+                else:
+                    response = error_page(
+                        request, 422, "Please check your input", field_errors(exc)
+                    )
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response

@@ -9,17 +9,21 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web import (
+    audit_pages,
     config_pages,
     dashboard,
     incident_pages,
+    lifecycle_pages,
     login,
     oidc,
     oncall,
+    people_pages,
     postmortem_pages,
     postmortem_template_pages,
     profile,
     push,
     pwa,
+    schedule_pages,
     service_pages,
     status_pages,
 )
@@ -30,11 +34,15 @@ ROUTERS = [
     oidc.router,
     dashboard.router,
     incident_pages.router,
+    schedule_pages.router,  # before oncall's /schedules/{id}: /schedules/new
     oncall.router,
     service_pages.router,
     postmortem_pages.router,
     postmortem_template_pages.router,
+    people_pages.router,  # before config_pages' /users/{id}: /users/invite
     config_pages.router,
+    lifecycle_pages.router,
+    audit_pages.router,
     status_pages.router,
     profile.router,
     push.router,

@@ -4,10 +4,76 @@
   const csrf = document.body.dataset.csrf || "";
   const baseTitle = document.title;
 
-  // Forms: one submit at a time, so a double tap never sends an action twice.
+  // Forms: one submit at a time, so a double tap never sends an action twice; deletes ask first.
   document.addEventListener("submit", (event) => {
+    const question = event.target.dataset.confirm;
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
     const button = event.target.querySelector("button[type=submit]");
     if (button) setTimeout(() => { button.disabled = true; }, 0);
+  });
+
+  // Forms marked data-inline-errors: a refusal (RFC 7807 problem+json) is shown at its fields
+  // and the page stays, so nothing typed is lost; success follows the redirect.
+  function clearErrors(form) {
+    form.querySelectorAll("[data-inline-error]").forEach((el) => el.remove());
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  }
+  function fieldFor(form, path) {
+    const parts = String(path || "").split(".").filter((p) => p && !/^\d+$/.test(p));
+    for (let i = parts.length - 1; i >= 0; i--) {
+      const field = form.querySelector(`[name="${CSS.escape(parts[i])}"]:not([type=hidden])`);
+      if (field) return field;
+    }
+    return null;
+  }
+  function showProblem(form, problem) {
+    const loose = [];
+    (problem.errors || []).forEach((error, n) => {
+      const field = fieldFor(form, error.field);
+      if (!field) { loose.push(error.field ? `${error.field}: ${error.message}` : error.message); return; }
+      const note = document.createElement("p");
+      note.className = "field-error";
+      note.dataset.inlineError = "";
+      note.id = `inline-error-${n}`;
+      note.textContent = error.message;
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", note.id);
+      field.insertAdjacentElement("afterend", note);
+    });
+    if (!(problem.errors || []).length && problem.detail) loose.push(problem.detail);
+    const summary = document.createElement("div");
+    summary.className = "banner error";
+    summary.setAttribute("role", "alert");
+    summary.dataset.inlineError = "";
+    summary.textContent = loose.length ? loose.join("; ") : `${problem.title}: see the marked fields.`;
+    form.prepend(summary);
+    const first = form.querySelector("[aria-invalid=true]");
+    if (first) first.focus();
+  }
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (event.defaultPrevented || !form.matches("form[data-inline-errors]")) return;
+    event.preventDefault();
+    clearErrors(form);
+    const enable = () => form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = false; });
+    let response;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        headers: { Accept: "application/problem+json, text/html" },
+        body: new URLSearchParams(new FormData(form, event.submitter)),
+      });
+    } catch (e) {
+      showProblem(form, { title: "Offline", detail: "the network is unreachable; try again" });
+      enable();
+      return;
+    }
+    if ((response.headers.get("content-type") || "").includes("problem+json")) {
+      showProblem(form, await response.json());
+      enable();
+    } else {
+      window.location.assign(response.url);
+    }
   });
 
   // Copy buttons next to read-only fields (integration URLs, keys, tokens).

@@ -3,7 +3,7 @@
 "use strict";
 const SHELL = "pagefree-shell-v1";
 const PAGES = "pagefree-pages-v1";
-const SHELL_FILES = ["/static/app.css", "/static/app.js", "/static/icons/icon-192.png", "/offline"];
+const SHELL_FILES = ["/static/app.css", "/static/app.js", "/static/responder.js", "/static/icons/icon-192.png", "/offline"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(SHELL_FILES)).then(() => self.skipWaiting()));
