@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.deps import CurrentUser, SessionDep, actor_of
+from app.deps import CurrentUser, SessionDep, SettingsDep, actor_of
 from app.errors import Problem
 from app.identity.models import Role, User
 from app.notify import service
@@ -49,7 +49,11 @@ async def list_methods(
 
 @router.post(METHODS, response_model=ContactMethodPublic, status_code=status.HTTP_201_CREATED)
 async def create_method(
-    session: SessionDep, actor: CurrentUser, user_id: UUID, method_in: ContactMethodCreate
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentUser,
+    user_id: UUID,
+    method_in: ContactMethodCreate,
 ) -> ContactMethodPublic:
     """Add a contact method (unverified unless an admin provisions it verified)."""
     _may_manage(actor, user_id)
@@ -59,6 +63,7 @@ async def create_method(
         method_in=method_in,
         may_preverify=actor.role == Role.admin,
         actor=actor_of(actor),
+        allow_private_targets=settings.allow_private_targets,
     )
     return service.method_public(method)
 

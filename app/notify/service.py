@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import timedelta
 from uuid import UUID
@@ -15,6 +16,7 @@ from app.audit.models import Actor
 from app.db import utcnow
 from app.errors import Problem, not_found
 from app.identity import service as identity
+from app.notify.channels.push import check_push_endpoint
 from app.notify.models import (
     ContactMethod,
     ContactMethodCreate,
@@ -82,9 +84,12 @@ async def create_method(
     method_in: ContactMethodCreate,
     may_preverify: bool,
     actor: Actor,
+    allow_private_targets: bool = False,
 ) -> ContactMethod:
     """Add a contact method; only an admin provisioning a user may mark it verified."""
     await identity.get_user(session=session, user_id=user_id)
+    if method_in.type is ContactType.push:
+        await check_push_endpoint(json.loads(method_in.address)["endpoint"], allow_private_targets)
     if method_in.verified and not may_preverify:
         raise Problem(
             403,
