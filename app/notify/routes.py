@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from app.deps import CurrentUser, SessionDep, SettingsDep, actor_of
 from app.errors import Problem
 from app.identity.models import Role, User
-from app.notify import service
+from app.notify import sendlimits, service
 from app.notify.channels import Channels
 from app.notify.models import (
     ContactMethodCreate,
@@ -117,7 +117,11 @@ async def send_verification_code(
     """Send a new verification code through the method's own channel."""
     _may_manage(actor, user_id)
     method, code = await service.new_verification_code(
-        session=session, user_id=user_id, method_id=method_id, actor=actor_of(actor)
+        session=session,
+        user_id=user_id,
+        method_id=method_id,
+        actor=actor_of(actor),
+        limiter=sendlimits.limiter_of(request.app),
     )
     channels: Channels = request.app.state.channels
     await send_code(channels, method, code)

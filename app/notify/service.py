@@ -16,6 +16,8 @@ from app.audit.models import Actor
 from app.db import utcnow
 from app.errors import Problem, not_found
 from app.identity import service as identity
+from app.ingest.ratelimit import RateLimiter
+from app.notify import sendlimits
 from app.notify.channels.push import check_push_endpoint
 from app.notify.models import (
     ContactMethod,
@@ -164,10 +166,20 @@ def _code_hash(method_id: UUID, code: str) -> str:
 
 
 async def new_verification_code(
-    *, session: AsyncSession, user_id: UUID, method_id: UUID, actor: Actor
+    *,
+    session: AsyncSession,
+    user_id: UUID,
+    method_id: UUID,
+    actor: Actor,
+    limiter: RateLimiter | None = None,
 ) -> tuple[ContactMethod, str]:
-    """Store a new 6-digit code for the method (its hash only) and return it to be sent."""
+    """Store a new 6-digit code for the method (its hash only) and return it to be sent.
+
+    With `limiter`, codes to SMS and voice numbers are limited (RateLimited beyond).
+    """
     method = await get_method(session=session, user_id=user_id, method_id=method_id)
+    if limiter is not None:
+        await sendlimits.check(limiter, method=method)
     code = f"{secrets.randbelow(1_000_000):06d}"
     method.code_hash = _code_hash(method.id, code)
     method.code_expires_at = utcnow() + CODE_TTL

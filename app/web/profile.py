@@ -12,9 +12,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import SessionDep
-from app.errors import Problem
+from app.errors import Problem, RateLimited, as_problem
 from app.identity import service as identity
 from app.identity.models import ApiTokenCreate, ApiTokenCreated, UserUpdate
+from app.notify import sendlimits
 from app.notify import service as notify
 from app.notify.models import (
     ContactMethod,
@@ -202,9 +203,17 @@ async def send_method_code(
         # A savepoint: a code that could not be sent is not kept (nor audited as sent).
         async with session.begin_nested():
             method, code = await notify.new_verification_code(
-                session=session, user_id=viewer.user.id, method_id=method_id, actor=viewer.actor
+                session=session,
+                user_id=viewer.user.id,
+                method_id=method_id,
+                actor=viewer.actor,
+                limiter=sendlimits.limiter_of(request.app),
             )
             await send_code(request.app.state.channels, method, code)
+    except RateLimited as exc:
+        refused = await _refused(request, session, viewer, as_problem(exc))
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     except Problem as exc:
         return await _refused(request, session, viewer, exc)
     return see_other("/profile?done=code-sent#methods")
