@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = Field(default=None, alias="OIDC_CLIENT_SECRET")
     oidc_scopes: str = Field(default="openid email profile", alias="OIDC_SCOPES")
     oidc_provider_name: str = Field(default="single sign-on", alias="OIDC_PROVIDER_NAME")
+    # Only for an issuer that never sends `email_verified` and only issues addresses it owns
+    # (a company directory): accept its e-mail claim without `email_verified: true`.
+    oidc_trust_email: bool = Field(default=False, alias="OIDC_TRUST_EMAIL")
     # Outbound URLs users configure (push endpoints) may point at loopback/private addresses
     # and use http: for closed networks and tests' local stand-ins only (SSRF otherwise).
     allow_private_targets: bool = Field(default=False, alias="PAGEFREE_ALLOW_PRIVATE_TARGETS")

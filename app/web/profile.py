@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import SessionDep
-from app.errors import Problem, RateLimited, as_problem
+from app.deps import SessionDep, SettingsDep
+from app.errors import DomainError, Problem, RateLimited, as_problem
 from app.identity import service as identity
 from app.identity.models import ApiTokenCreate, ApiTokenCreated, UserUpdate
 from app.notify import sendlimits
@@ -119,19 +119,35 @@ async def profile_page(
 
 @router.post("/profile")
 async def update_profile(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     viewer: WebViewer,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     timezone: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(max_length=256)] = "",
+    current_password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    """Change my name, time zone or password."""
+    """Change my name, time zone or password (a new one ends my other sessions)."""
     changes = UserUpdate(name=name.strip(), timezone=timezone.strip())
     if password:
-        changes = UserUpdate(name=name.strip(), timezone=timezone.strip(), password=password)
-    await identity.update_user(
-        session=session, user_id=viewer.user.id, user_in=changes, actor=viewer.actor
-    )
+        changes = UserUpdate(
+            name=name.strip(),
+            timezone=timezone.strip(),
+            password=password,
+            current_password=current_password or None,
+        )
+    try:
+        await identity.update_user(
+            session=session,
+            user_id=viewer.user.id,
+            user_in=changes,
+            actor=viewer.actor,
+            oidc_enabled=settings.oidc_enabled,
+            keep_web_session=viewer.session.id_hash,
+        )
+    except DomainError as exc:
+        return await _refused(request, session, viewer, as_problem(exc))
     return see_other("/profile?done=saved")
 
 
