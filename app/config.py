@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     # Outbound URLs users configure (push endpoints) may point at loopback/private addresses
     # and use http: for closed networks and tests' local stand-ins only (SSRF otherwise).
     allow_private_targets: bool = Field(default=False, alias="PAGEFREE_ALLOW_PRIVATE_TARGETS")
+    # Live streams (SSE): at most this many per user; each re-checks its token/session this often.
+    streams_per_user: int = Field(default=10, ge=1, alias="PAGEFREE_STREAMS_PER_USER")
+    stream_recheck: timedelta = Field(
+        default=timedelta(seconds=60), alias="PAGEFREE_STREAM_RECHECK"
+    )
 
     @property
     def base_url(self) -> str:
