@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import devstack, errors, health, logs
 from app.audit.routes import router as audit_router
+from app.bodylimit import BodyLimit
 from app.catalog.routes import router as catalog_router
 from app.config import Settings, get_settings
 from app.db import check_migrated, make_engine, make_sessionmaker
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         log.warning("notification channel", detail=warning)
     errors.install(app)
 
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestLog)
     # Webhook receivers first: routes are matched in order, and in a storm nearly every
     # request is for one of them (their paths overlap no other route).
