@@ -15,6 +15,7 @@ from app.ingest.ratelimit import RateLimiter
 from app.notify.models import ContactMethod, ContactType
 from app.notify.sendlimits import CodeLimits, check
 from tests.factories import assert_problem, login
+from tests.local_redis import needs_redis
 from tests.notify.conftest import Providers
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -86,6 +87,7 @@ async def test_the_daily_caps_hold_per_user_and_per_number_and_other_channels_ar
         )
 
 
+@needs_redis
 async def test_send_code_limits_are_shared_by_api_processes_through_redis() -> None:
     prefix = f"pagefree-test-{uuid.uuid4().hex[:8]}:"
     a, b = RateLimiter(REDIS_URL, prefix=prefix), RateLimiter(REDIS_URL, prefix=prefix)
