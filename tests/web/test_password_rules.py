@@ -161,3 +161,17 @@ async def test_every_sign_in_answer_costs_one_argon2_check_in_a_worker_thread(
         for email in ("nobody@example.com", "sso-only@example.com", "pat@example.com"):
             assert (await sign_in(browser, email, "wrong password")).status_code == 401
     assert checks == [("$argon2id$", False)] * 3
+
+
+async def test_the_first_admin_made_with_a_password_on_the_command_line_is_break_glass(
+    database_url: str, sessionmaker: SessionMaker
+) -> None:
+    from app.identity.bootstrap import create_admin
+
+    await create_admin(database_url, email="root@example.com", name=None, password=PASSWORD)
+    await create_admin(database_url, email="sso-admin@example.com", name=None, password=None)
+    async with sessionmaker() as session:
+        root = await identity.get_user_by_email(session=session, email="root@example.com")
+        sso = await identity.get_user_by_email(session=session, email="sso-admin@example.com")
+    assert root is not None and root.break_glass
+    assert sso is not None and not sso.break_glass
