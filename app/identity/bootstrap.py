@@ -30,6 +30,9 @@ async def create_admin(url: str, *, email: str, name: str | None, password: str 
             except ValidationError as exc:
                 raise ValueError("; ".join(e["msg"] for e in exc.errors())) from exc
             user = await service.create_user(session=session, user_in=user_in, actor=actor)
+            # The operator's first admin with a password is the break-glass account: it still
+            # signs in with its password once single sign-on is configured.
+            user.break_glass = password is not None
             created = await service.create_token(
                 session=session, user_id=user.id, token_in=ApiTokenCreate(name="cli"), actor=actor
             )

@@ -57,6 +57,10 @@ class User(UserBase, table=True):
 
     id: UUID = id_field()
     password_hash: str | None = Field(default=None, max_length=256)
+    # The identity provider's `sub` of this user, bound at the first single sign-on.
+    oidc_subject: str | None = Field(default=None, max_length=255, unique=True)
+    # With single sign-on on, only break-glass accounts (flagged by an admin) use passwords.
+    break_glass: bool = False
     # The user's Slack identity: set by an admin, or linked on first use by a verified e-mail.
     slack_user_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
     created_at: datetime | None = created_at_field()
@@ -92,6 +96,9 @@ class UserUpdate(_UserFields):
     timezone: str | None = None
     role: Role | None = None
     password: str | None = Field(default=None, min_length=12, max_length=256)
+    # Asked when users change their own password (admins resetting someone else's need not).
+    current_password: str | None = Field(default=None, max_length=256)
+    break_glass: bool | None = None  # admins only
     slack_user_id: SlackUserId | None = None  # null unlinks
 
 
@@ -102,6 +109,7 @@ class UserPublic(BaseModel):
     timezone: str
     role: Role
     slack_user_id: str | None = None
+    break_glass: bool = False
     created_at: datetime | None = None
 
 

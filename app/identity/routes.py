@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import AdminUser, CurrentUser, SessionDep, actor_of
+from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, actor_of
 from app.identity import service
 from app.identity.models import (
     ApiTokenCreate,
@@ -69,6 +69,13 @@ def _may_edit_user(actor: User, user_id: UUID, user_in: UserUpdate) -> None:
         )
     if user_in.role is not None and user_in.role != actor.role:
         raise Problem(403, "Forbidden", "only admins may change roles", type_="/problems/forbidden")
+    if user_in.break_glass is not None:
+        raise Problem(
+            403,
+            "Forbidden",
+            "only admins may flag break-glass accounts",
+            type_="/problems/forbidden",
+        )
     if "slack_user_id" in user_in.model_fields_set:
         # Whoever holds a Slack id acts as this user from Slack: only admins link identities.
         raise Problem(
@@ -78,12 +85,20 @@ def _may_edit_user(actor: User, user_id: UUID, user_in: UserUpdate) -> None:
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
 async def update_user(
-    session: SessionDep, actor: CurrentUser, user_id: UUID, user_in: UserUpdate
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentUser,
+    user_id: UUID,
+    user_in: UserUpdate,
 ) -> UserPublic:
     """Change a user (admins; or users themselves, except their role)."""
     _may_edit_user(actor, user_id, user_in)
     user = await service.update_user(
-        session=session, user_id=user_id, user_in=user_in, actor=actor_of(actor)
+        session=session,
+        user_id=user_id,
+        user_in=user_in,
+        actor=actor_of(actor),
+        oidc_enabled=settings.oidc_enabled,
     )
     return service.user_public(user)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import flush_unique, name_taken, utcnow
 from app.errors import Conflict, Invalid, not_found
+from app.identity import passwords
 from app.identity.models import (
     ApiToken,
     ApiTokenCreate,
@@ -107,7 +109,9 @@ async def create_user(*, session: AsyncSession, user_in: UserCreate, actor: Acto
         email=user_in.email,
         timezone=user_in.timezone,
         role=user_in.role,
-        password_hash=hash_password(user_in.password) if user_in.password else None,
+        password_hash=(
+            await asyncio.to_thread(hash_password, user_in.password) if user_in.password else None
+        ),
         slack_user_id=user_in.slack_user_id,
     )
     session.add(user)
@@ -128,12 +132,31 @@ _NULLABLE_USER_FIELDS = frozenset({"slack_user_id"})
 
 
 async def update_user(
-    *, session: AsyncSession, user_id: UUID, user_in: UserUpdate, actor: Actor
+    *,
+    session: AsyncSession,
+    user_id: UUID,
+    user_in: UserUpdate,
+    actor: Actor,
+    oidc_enabled: bool = False,
+    keep_web_session: str | None = None,
 ) -> User:
-    """Change a user's fields; only those given are changed."""
+    """Change a user's fields; only those given are changed.
+
+    A new password ends the user's web sessions (but `keep_web_session`, the id hash of the
+    session that changed it); see `passwords.check_change` for who may set one.
+    """
     user = await get_user(session=session, user_id=user_id)
     before = user_public(user)
     changes = user_in.model_dump(exclude_unset=True)
+    current_password = changes.pop("current_password", None)
+    if changes.get("password"):
+        await passwords.check_change(
+            user=user,
+            actor=actor,
+            current_password=current_password,
+            break_glass=changes.get("break_glass", user.break_glass),
+            oidc_enabled=oidc_enabled,
+        )
     if "email" in changes and changes["email"] != user.email:
         other = await get_user_by_email(session=session, email=changes["email"])
         if other is not None and other.id != user.id:
@@ -147,7 +170,8 @@ async def update_user(
             )
         setattr(user, field, value)
     if password:
-        user.password_hash = hash_password(password)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await passwords.end_web_sessions(session=session, user_id=user.id, keep=keep_web_session)
     user.updated_at = utcnow()
     await flush_unique(session, "a user with these unique fields already exists")
     after = user_public(user)

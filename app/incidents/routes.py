@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
 from app.catalog import service as catalog
 from app.deps import (
@@ -21,6 +24,7 @@ from app.deps import (
     get_sessionmaker,
 )
 from app.escalation import service as escalation
+from app.identity import service as identity
 from app.identity.models import User
 from app.incidents import events, service
 from app.incidents.models import (
@@ -47,7 +51,19 @@ from workflows.incident_types import (
     SnoozeIn,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The live-event hub's listening connection closes with the app."""
+    try:
+        yield
+    finally:
+        hub = getattr(app.state, "event_hub", None)
+        if hub is not None:
+            await hub.close()
+
+
+router = APIRouter(prefix="/api/v1", tags=["incidents"], lifespan=_lifespan)
 
 
 class IncidentPage(BaseModel):
@@ -330,10 +346,25 @@ async def list_notifications(
 
 
 @router.get("/events", response_class=StreamingResponse)
-async def incident_events(request: Request, _: CurrentUser) -> Response:
-    """Stream incident changes as Server-Sent Events."""
+async def incident_events(request: Request, user: CurrentUser, settings: SettingsDep) -> Response:
+    """Stream incident changes as Server-Sent Events (ends once the token is revoked)."""
+    sub = events.hub_of(request.app).subscribe(user.id)
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    sessionmaker = get_sessionmaker(request)
+
+    async def token_still_valid() -> bool:
+        async with sessionmaker() as session:
+            found = await identity.authenticate_token(session=session, token=token)
+            await session.commit()
+        return found is not None
+
     return StreamingResponse(
-        events.stream(request.app.state.database_url),
+        events.stream(
+            sub,
+            still_allowed=token_still_valid,
+            recheck=settings.stream_recheck.total_seconds(),
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(sub.close),
     )

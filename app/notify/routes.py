@@ -6,10 +6,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.deps import CurrentUser, SessionDep, actor_of
+from app.deps import CurrentUser, SessionDep, SettingsDep, actor_of
 from app.errors import DomainError
 from app.identity.models import Role, User
-from app.notify import service
+from app.notify import sendlimits, service
 from app.notify.channels import Channels
 from app.notify.models import (
     ContactMethodCreate,
@@ -50,7 +50,11 @@ async def list_methods(
 
 @router.post(METHODS, response_model=ContactMethodPublic, status_code=status.HTTP_201_CREATED)
 async def create_method(
-    session: SessionDep, actor: CurrentUser, user_id: UUID, method_in: ContactMethodCreate
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentUser,
+    user_id: UUID,
+    method_in: ContactMethodCreate,
 ) -> ContactMethodPublic:
     """Add a contact method (unverified unless an admin provisions it verified)."""
     _may_manage(actor, user_id)
@@ -60,6 +64,7 @@ async def create_method(
         method_in=method_in,
         may_preverify=actor.role == Role.admin,
         actor=actor_of(actor),
+        allow_private_targets=settings.allow_private_targets,
     )
     return service.method_public(method)
 
@@ -113,7 +118,11 @@ async def send_verification_code(
     """Send a new verification code through the method's own channel."""
     _may_manage(actor, user_id)
     method, code = await service.new_verification_code(
-        session=session, user_id=user_id, method_id=method_id, actor=actor_of(actor)
+        session=session,
+        user_id=user_id,
+        method_id=method_id,
+        actor=actor_of(actor),
+        limiter=sendlimits.limiter_of(request.app),
     )
     channels: Channels = request.app.state.channels
     await send_code(channels, method, code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import timedelta
 from uuid import UUID
@@ -16,6 +17,9 @@ from app.audit.models import Actor
 from app.db import utcnow
 from app.errors import Forbidden, Invalid, InvalidCode, not_found
 from app.identity import service as identity
+from app.ingest.ratelimit import RateLimiter
+from app.notify import sendlimits
+from app.notify.channels.push import check_push_endpoint
 from app.notify.models import (
     ContactMethod,
     ContactMethodCreate,
@@ -83,9 +87,12 @@ async def create_method(
     method_in: ContactMethodCreate,
     may_preverify: bool,
     actor: Actor,
+    allow_private_targets: bool = False,
 ) -> ContactMethod:
     """Add a contact method; only an admin provisioning a user may mark it verified."""
     await identity.get_user(session=session, user_id=user_id)
+    if method_in.type is ContactType.push:
+        await check_push_endpoint(json.loads(method_in.address)["endpoint"], allow_private_targets)
     if method_in.verified and not may_preverify:
         raise Forbidden("only an admin may create a verified contact method; verify it with a code")
     method = ContactMethod(
@@ -155,10 +162,20 @@ def _code_hash(method_id: UUID, code: str) -> str:
 
 
 async def new_verification_code(
-    *, session: AsyncSession, user_id: UUID, method_id: UUID, actor: Actor
+    *,
+    session: AsyncSession,
+    user_id: UUID,
+    method_id: UUID,
+    actor: Actor,
+    limiter: RateLimiter | None = None,
 ) -> tuple[ContactMethod, str]:
-    """Store a new 6-digit code for the method (its hash only) and return it to be sent."""
+    """Store a new 6-digit code for the method (its hash only) and return it to be sent.
+
+    With `limiter`, codes to SMS and voice numbers are limited (RateLimited beyond).
+    """
     method = await get_method(session=session, user_id=user_id, method_id=method_id)
+    if limiter is not None:
+        await sendlimits.check(limiter, method=method)
     code = f"{secrets.randbelow(1_000_000):06d}"
     method.code_hash = _code_hash(method.id, code)
     method.code_expires_at = utcnow() + CODE_TTL

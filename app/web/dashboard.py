@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.background import BackgroundTask
 
 from app.catalog import service as catalog
 from app.deps import SessionDep, SettingsDep, get_sessionmaker
@@ -142,28 +141,6 @@ async def incident_list_fragment(
     )
 
 
-SESSION_RECHECK_SECONDS = 60.0
-
-
-async def while_signed_in(
-    frames: AsyncGenerator[str, None],
-    still_signed_in: Callable[[], Awaitable[bool]],
-    every: float = SESSION_RECHECK_SECONDS,
-) -> AsyncIterator[str]:
-    """Pass `frames` on until the session ends (checked at most every `every` seconds)."""
-    loop = asyncio.get_running_loop()
-    checked = loop.time()
-    try:
-        async for frame in frames:
-            if loop.time() - checked >= every:
-                if not await still_signed_in():
-                    return
-                checked = loop.time()
-            yield frame
-    finally:
-        await frames.aclose()
-
-
 @router.get("/web/events")
 async def live_events(request: Request, viewer: WebViewer, settings: SettingsDep) -> Response:
     """Stream incident changes (Server-Sent Events) to a signed-in browser while it stays so."""
@@ -176,8 +153,12 @@ async def live_events(request: Request, viewer: WebViewer, settings: SettingsDep
             await session.commit()
         return found is not None
 
+    sub = events.hub_of(request.app).subscribe(viewer.user.id)
     return StreamingResponse(
-        while_signed_in(events.stream(request.app.state.database_url), still_signed_in),
+        events.stream(
+            sub, still_allowed=still_signed_in, recheck=settings.stream_recheck.total_seconds()
+        ),
+        background=BackgroundTask(sub.close),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -20,9 +21,12 @@ from app.problems import Problem
 from app.web import auth
 from app.web.render import WebRoute, page, see_other
 
-# Password guessing: a burst of 10 tries per e-mail address, then one every 30 s; per client
-# address 60, then one a second. Counted by every API process together through Redis when
-# REDIS_URL is set (else in each process); a Redis outage falls back to in-process counts.
+# Password guessing: a burst of 10 tries per e-mail address from one client address, then one
+# every 30 s; per client address 60, then one a second. Keyed on e-mail and client together so
+# that nobody can lock a user out from elsewhere (behind a proxy, uvicorn must be told to trust
+# its X-Forwarded-For: FORWARDED_ALLOW_IPS, docs/deployment.md). Counted by every API process
+# together through Redis when REDIS_URL is set (else in each process); a Redis outage falls
+# back to in-process counts.
 PER_EMAIL = Rate(per_second=1 / 30, burst=10)
 PER_CLIENT = Rate(per_second=1.0, burst=60)
 LIMIT_PREFIX = "pagefree:login:"
@@ -46,7 +50,7 @@ async def _limited(request: Request, email: str) -> float:
     limiter: RateLimiter = request.app.state.login_limiter
     client = request.client.host if request.client else "unknown"
     # The address is hashed: Redis keys are no place for e-mail addresses.
-    who = hashlib.sha256(email.encode()).hexdigest()[:32]
+    who = hashlib.sha256(f"{email}\n{client}".encode()).hexdigest()[:32]
     wait = await limiter.hit("email", who, PER_EMAIL)
     return max(wait, await limiter.hit("client", client, PER_CLIENT))
 
@@ -124,8 +128,11 @@ async def login(
         refused.headers["Retry-After"] = str(int(wait) + 1)
         return refused
     user = await identity.get_user_by_email(session=session, email=email.strip())
-    ok = identity.verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok:
+    # Unknown and single-sign-on-only accounts are checked against a dummy hash: every answer
+    # costs one argon2 verification (no timing difference), in a thread (not on the loop).
+    stored = user.password_hash if user is not None else None
+    ok = await asyncio.to_thread(identity.verify_password, stored or _DUMMY_HASH, password)
+    if user is None or stored is None or not ok:
         await audit.record(
             session=session,
             actor=Actor.system(via="web"),
@@ -136,6 +143,15 @@ async def login(
         )
         return _login_page(
             request, auth.safe_next(next), "Wrong e-mail address or password.", status_code=401
+        )
+    if settings.oidc_enabled and not user.break_glass:
+        # The identity provider decides who signs in; passwords are for break-glass accounts.
+        return _login_page(
+            request,
+            auth.safe_next(next),
+            f"Sign in with {settings.oidc_provider_name}: passwords are for break-glass "
+            "accounts only.",
+            status_code=403,
         )
     # A new id at every sign-in (no session fixation); the browser's old session ends.
     await auth.end_session(session=session, raw=request.cookies.get(auth.SESSION_COOKIE))

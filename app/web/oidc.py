@@ -10,12 +10,16 @@ from typing import Any
 import structlog
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
 from app.identity import service as identity
+from app.identity.models import User
 from app.problems import Problem
 from app.web import auth
 from app.web.render import WebRoute, error_page, see_other
@@ -100,6 +104,33 @@ def _flow(request: Request) -> dict[str, Any]:
     return data
 
 
+async def _account_of(session: AsyncSession, subject: str, email: str) -> User | None:
+    """Return the user this provider identity signs in as, binding `sub` at the first sign-in.
+
+    Matching by e-mail alone lets anyone who gets an address at the provider take over the
+    account that has it (nOAuth); once bound, only the same `sub` signs in as the user.
+    """
+    bound = await session.scalar(select(User).where(col(User.oidc_subject) == subject))
+    if bound is not None:
+        return bound
+    user = await identity.get_user_by_email(session=session, email=email)
+    if user is None:
+        return None
+    if user.oidc_subject is not None:
+        log.warning("oidc subject mismatch", user_id=str(user.id))
+        raise _sso_failed("this PageFree account is bound to another identity; ask an admin")
+    user.oidc_subject = subject
+    await audit.record(
+        session=session,
+        actor=Actor(type="user", id=user.id, via="web"),
+        action="user.oidc_bind",
+        entity_type="user",
+        entity_id=user.id,
+        after={"oidc_subject": subject[:255]},
+    )
+    return user
+
+
 @router.get("/login/oidc/callback")
 async def callback(
     request: Request,
@@ -125,9 +156,11 @@ async def callback(
         log.warning("oidc callback failed", error=type(exc).__name__)
         raise _sso_failed("the identity provider's answer could not be verified") from exc
     email = claims.get("email") if claims else None
-    if not email or claims.get("email_verified") is False:
+    subject = str(claims.get("sub") or "") if claims else ""
+    verified = claims.get("email_verified") is True if claims else False
+    if not email or not 0 < len(subject) <= 255 or not (verified or settings.oidc_trust_email):
         raise _sso_failed("the identity provider did not give a verified e-mail address")
-    user = await identity.get_user_by_email(session=session, email=str(email))
+    user = await _account_of(session, subject, str(email))
     if user is None:
         await audit.record(
             session=session,

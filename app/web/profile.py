@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import SessionDep
-from app.errors import DomainError
+from app.deps import SessionDep, SettingsDep
+from app.errors import DomainError, RateLimited
 from app.identity import service as identity
 from app.identity.models import ApiTokenCreate, ApiTokenCreated, UserUpdate
+from app.notify import sendlimits
 from app.notify import service as notify
 from app.notify.models import (
     ContactMethod,
@@ -24,7 +25,7 @@ from app.notify.models import (
     Urgency,
 )
 from app.notify.verification import send_code
-from app.problems import Problem, problem_of
+from app.problems import Problem, as_problem, problem_of
 from app.web.auth import Viewer, WebViewer
 from app.web.render import WebRoute, field_errors, page, see_other
 
@@ -123,19 +124,35 @@ async def profile_page(
 
 @router.post("/profile")
 async def update_profile(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     viewer: WebViewer,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     timezone: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(max_length=256)] = "",
+    current_password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    """Change my name, time zone or password."""
+    """Change my name, time zone or password (a new one ends my other sessions)."""
     changes = UserUpdate(name=name.strip(), timezone=timezone.strip())
     if password:
-        changes = UserUpdate(name=name.strip(), timezone=timezone.strip(), password=password)
-    await identity.update_user(
-        session=session, user_id=viewer.user.id, user_in=changes, actor=viewer.actor
-    )
+        changes = UserUpdate(
+            name=name.strip(),
+            timezone=timezone.strip(),
+            password=password,
+            current_password=current_password or None,
+        )
+    try:
+        await identity.update_user(
+            session=session,
+            user_id=viewer.user.id,
+            user_in=changes,
+            actor=viewer.actor,
+            oidc_enabled=settings.oidc_enabled,
+            keep_web_session=viewer.session.id_hash,
+        )
+    except DomainError as exc:
+        return await _refused(request, session, viewer, as_problem(exc))
     return see_other("/profile?done=saved")
 
 
@@ -207,9 +224,17 @@ async def send_method_code(
         # A savepoint: a code that could not be sent is not kept (nor audited as sent).
         async with session.begin_nested():
             method, code = await notify.new_verification_code(
-                session=session, user_id=viewer.user.id, method_id=method_id, actor=viewer.actor
+                session=session,
+                user_id=viewer.user.id,
+                method_id=method_id,
+                actor=viewer.actor,
+                limiter=sendlimits.limiter_of(request.app),
             )
             await send_code(request.app.state.channels, method, code)
+    except RateLimited as exc:
+        refused = await _refused(request, session, viewer, as_problem(exc))
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     except (Problem, DomainError) as exc:
         return await _refused(request, session, viewer, exc)
     return see_other("/profile?done=code-sent#methods")

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
+from app.netguard import BlockedTarget
 from app.notify import service as notify
 from app.notify.models import ContactMethod, ContactMethodCreate, ContactType
 from app.web.auth import WebViewer
@@ -43,7 +44,11 @@ def _problem(status_code: int, detail: str) -> JSONResponse:
 
 @router.post("/profile/push")
 async def enable_push(
-    request: Request, session: SessionDep, viewer: WebViewer, body: PushSubscriptionIn
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebViewer,
+    body: PushSubscriptionIn,
 ) -> Response:
     """Store this browser's push subscription as a verified push contact method of mine."""
     if push_key(request) is None:
@@ -64,13 +69,17 @@ async def enable_push(
     # Created verified without a code: the signed-in user's own browser made this subscription
     # with our VAPID key and sent it over the CSRF-checked session, which proves possession as
     # well as a code pushed to it would (and a push subscription can only reach that browser).
-    method = await notify.create_method(
-        session=session,
-        user_id=viewer.user.id,
-        method_in=method_in,
-        may_preverify=True,
-        actor=viewer.actor,
-    )
+    try:
+        method = await notify.create_method(
+            session=session,
+            user_id=viewer.user.id,
+            method_in=method_in,
+            may_preverify=True,
+            actor=viewer.actor,
+            allow_private_targets=settings.allow_private_targets,
+        )
+    except BlockedTarget as exc:
+        return _problem(422, f"endpoint: {exc}")
     return JSONResponse(
         {"id": str(method.id), "verified": method.verified}, status_code=status.HTTP_201_CREATED
     )

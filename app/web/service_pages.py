@@ -16,7 +16,7 @@ from app.deps import SessionDep, SettingsDep
 from app.escalation import service as escalation
 from app.identity import service as identity
 from app.ingest import service as ingest
-from app.ingest.models import IntegrationCreate, IntegrationType
+from app.ingest.models import IntegrationCreate, IntegrationPublic, IntegrationType
 from app.web.auth import Viewer, WebAdmin, WebViewer
 from app.web.lookups import lookups
 from app.web.render import WebRoute, page, parse_uuid, see_other
@@ -89,11 +89,27 @@ async def _service_page(
         "service.html",
         viewer,
         service=svc,
-        integrations=[ingest.public(i, settings) for i in rows],
+        integrations=[_shown_to(viewer, ingest.public(i, settings)) for i in rows],
         types=[t.value for t in IntegrationType],
         names=await lookups(session),
         statuses=[st.value for st in ServiceStatus],
         **extra,
+    )
+
+
+KEY_MASK = "•" * 8
+
+
+def _shown_to(viewer: Viewer, integration: IntegrationPublic) -> IntegrationPublic:
+    """Mask an integration's key and the URL carrying it for anyone but an admin.
+
+    A key lets its holder open and resolve incidents of the service (a PagerDuty
+    `event_action: resolve` silences a live page), so only admins, who may rotate it, see it.
+    """
+    if viewer.is_admin:
+        return integration
+    return integration.model_copy(
+        update={"key": KEY_MASK, "url": integration.url.replace(integration.key, KEY_MASK)}
     )
 
 

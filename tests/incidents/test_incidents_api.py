@@ -229,8 +229,10 @@ async def test_events_stream_reports_incident_changes(
     _, _, svc, me = setup
     received: list[dict] = []  # type: ignore[type-arg]
 
+    hub = events.Hub(database_url)
+
     async def listen() -> None:
-        async for frame in events.stream(database_url, heartbeat=0.5):
+        async for frame in events.stream(hub.subscribe(me.user.id), heartbeat=0.5):
             if frame.startswith("event: incident"):
                 received.append(json.loads(frame.split("data: ", 1)[1]))
                 if any(r["kind"] == "opened" for r in received):
@@ -240,6 +242,7 @@ async def test_events_stream_reports_incident_changes(
     await asyncio.sleep(0.3)
     inc = await _open(api, me, svc.id)
     await asyncio.wait_for(task, 10)
+    await hub.close()
     assert any(r["kind"] == "opened" and r["incident_id"] == inc["id"] for r in received)
     # The route itself answers an SSE stream to an authenticated client.
     assert_problem(await api.get("/api/v1/events"), 401)

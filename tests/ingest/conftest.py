@@ -23,11 +23,11 @@ from app.temporal import LazyClient
 from tests import incident_helpers as h
 from tests.factories import Login, login
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def fixture(name: str) -> Any:
-    """Return a documented example payload from shared/fixtures."""
+    """Return a documented example payload from tests/fixtures."""
     return json.loads((FIXTURES / name).read_text())
 
 

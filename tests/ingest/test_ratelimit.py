@@ -21,6 +21,7 @@ from app.temporal import LazyClient
 from tests.factories import Login, assert_problem
 from tests.ingest.conftest import deliveries_of, fixture, make_integration, runtime
 from tests.ingest.test_bad_input import assert_pagerduty_error
+from tests.local_redis import needs_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = {"per_second": 0.5, "burst": 3}  # three at once, then one per two seconds
@@ -100,6 +101,7 @@ async def redis_prefix() -> AsyncIterator[str]:
     await client.aclose()
 
 
+@needs_redis
 async def test_limit_is_shared_between_api_processes_through_redis(
     settings: Settings, database_url: str, admin: Login, svc: Service, redis_prefix: str
 ) -> None:

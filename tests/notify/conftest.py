@@ -170,6 +170,7 @@ def notify_settings(settings: Settings, providers: Providers, aws: str) -> Setti
             "vapid_public_key": public,
             "vapid_subject": "mailto:ops@example.com",
             "link_secret": _secret(LINK_SECRET),
+            "allow_private_targets": True,  # the stand-ins listen on 127.0.0.1
         }
     )
 

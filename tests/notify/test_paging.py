@@ -235,7 +235,7 @@ async def test_expired_push_subscription_is_removed(
     user, [method] = await reachable_user(sessionmaker, ("push", json.dumps(sub.info()), 0))
     _, v = await _incident(sessionmaker, notify_settings, ts_env, h.level(3600, user))
     [row] = await _rows(sessionmaker, v.incident_id, 1)
-    assert row.status == "failed" and "410" in (row.error or "")
+    assert row.status == "failed" and "subscription expired" in (row.error or "")
     assert row.address == "127.0.0.1:" + providers.push.url.rsplit(":", 1)[1]  # no keys logged
     async with sessionmaker() as s:
         assert await s.get(ContactMethod, method.id) is None

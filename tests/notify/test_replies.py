@@ -22,7 +22,7 @@ from tests.factories import assert_problem
 from tests.notify.conftest import LINK_SECRET, TWILIO_TOKEN, ses_sent
 from tests.notify.helpers import reachable_user
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PUBLIC = "https://pagefree.example.com"
 
 

@@ -8,9 +8,10 @@ import pytest
 
 from api import create_app
 from app.config import Settings
-from app.db import NotMigratedError
+from app.db import NotMigratedError, SessionMaker
 from app.devstack import EmbeddedPostgres
-from tests.factories import assert_problem
+from app.identity.models import Role
+from tests.factories import assert_problem, login
 
 
 async def test_healthz_is_up(client: httpx.AsyncClient) -> None:
@@ -21,7 +22,7 @@ async def test_healthz_is_up(client: httpx.AsyncClient) -> None:
 async def test_readyz_names_temporal_when_it_is_down(client: httpx.AsyncClient) -> None:
     body = assert_problem(await client.get("/readyz"), 503)
     assert body["checks"] == {"postgresql": "ok", "temporal": "down"}
-    assert "Temporal" in body["detail"]
+    assert body["detail"] == "not ready: temporal"
 
 
 async def test_every_response_carries_a_request_id_and_echoes_the_callers(
@@ -79,3 +80,16 @@ async def test_opening_an_incident_while_temporal_is_down_is_503_not_accepted(
     )
     body = assert_problem(response, 503)
     assert response.headers["retry-after"] == "5" and "Temporal" in body["detail"]
+
+
+async def test_readyz_shows_provider_errors_and_channels_to_signed_in_callers_only(
+    client: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    anonymous = assert_problem(await client.get("/readyz"), 503)
+    assert "Temporal:" not in anonymous["detail"] and anonymous["notifications"] is None
+    forged = await client.get("/readyz", headers={"Authorization": "Bearer pf_not-a-token"})
+    assert "Temporal:" not in forged.json()["detail"]
+    me = await login(sessionmaker, role=Role.observer)
+    detailed = assert_problem(await client.get("/readyz", headers=me.headers), 503)
+    assert detailed["detail"].startswith("Temporal:")
+    assert detailed["notifications"]["channels"]

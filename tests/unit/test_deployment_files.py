@@ -98,3 +98,25 @@ def test_dockerfile_runs_the_api() -> None:
     assert any("api:app" in argv for argv in starts)
     assert any(line.startswith("USER ") and "root" not in line for line in lines)
     assert any(line.startswith("HEALTHCHECK ") for line in lines)
+
+
+def _published(service: dict[str, Any]) -> list[str]:
+    return [str(p) for p in service.get("ports") or []]
+
+
+def test_temporal_ui_is_published_on_loopback_only_and_read_only(
+    services: dict[str, Any],
+) -> None:
+    ui = services["temporal-ui"]
+    ports = _published(ui)
+    assert ports, "temporal-ui publishes no port"
+    assert all(p.startswith("127.0.0.1:") for p in ports), ports
+    assert str(ui["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"]).lower() == "true"
+
+
+def test_only_the_api_is_published_beyond_loopback(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        if name == "api":
+            continue
+        for port in _published(service):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"

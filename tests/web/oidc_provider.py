@@ -25,7 +25,8 @@ class Provider:
 
     issuer: str = ""
     email: str = "sso@example.com"
-    email_verified: bool = True
+    email_verified: bool | None = True  # None: the claim is left out
+    sub: str = "user-1"
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "k1"}))
     # Sign with this key instead (a forged token), or put this nonce in the token.
     signing_key: RSAKey | None = None
@@ -95,7 +96,7 @@ def build(p: Provider) -> FastAPI:
         now = int(time.time())
         claims = {
             "iss": p.issuer,
-            "sub": "user-1",
+            "sub": p.sub,
             "aud": CLIENT_ID,
             "iat": now,
             "exp": now + 300,
@@ -103,6 +104,8 @@ def build(p: Provider) -> FastAPI:
             "email": p.email,
             "email_verified": p.email_verified,
         }
+        if p.email_verified is None:
+            del claims["email_verified"]
         key = p.signing_key or p.key
         id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
         return {

@@ -12,7 +12,6 @@ from app.db import SessionMaker
 from app.incidents import events
 from app.incidents.projection import NOTIFY_CHANNEL
 from app.web import auth
-from app.web.dashboard import while_signed_in
 from app.web.models import WebSession
 from tests.factories import make_user
 
@@ -31,7 +30,10 @@ async def test_stream_passes_changes_and_stops_when_the_session_ends(
         async with sessionmaker() as session:
             return await auth.lookup(session=session, settings=settings, raw=raw) is not None
 
-    frames = while_signed_in(events.stream(database_url, heartbeat=0.2), still_signed_in, every=0)
+    hub = events.Hub(database_url)
+    frames = events.stream(
+        hub.subscribe(user.id), heartbeat=0.2, still_allowed=still_signed_in, recheck=0.1
+    )
     assert "connected" in await asyncio.wait_for(anext(frames), 5)
     async with sessionmaker() as session:
         payload = json.dumps({"incident_id": "i-1", "kind": "acknowledged"})
@@ -47,5 +49,6 @@ async def test_stream_passes_changes_and_stops_when_the_session_ends(
     async def rest() -> list[str]:
         return [f async for f in frames]
 
-    # It ends at the next frame (a keep-alive after 0.2 s) at the latest.
+    # It ends at the next re-check (0.1 s) at the latest.
     assert await asyncio.wait_for(rest(), 5) == []
+    await hub.close()

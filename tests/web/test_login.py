@@ -18,6 +18,7 @@ from app.db import SessionMaker, utcnow
 from app.identity.models import Role
 from app.web.models import WebSession
 from tests.factories import make_user
+from tests.local_redis import needs_redis
 from tests.web.conftest import PASSWORD, _client, browser_for, csrf_of, sign_in
 
 
@@ -197,6 +198,7 @@ async def _api_process(
             yield client
 
 
+@needs_redis
 async def test_sign_in_limits_are_shared_by_api_processes_through_redis(
     settings: Settings, database_url: str, sessionmaker: SessionMaker
 ) -> None:

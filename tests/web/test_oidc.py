@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.config import Settings
 from app.db import SessionMaker
+from app.identity.models import User
 from app.web.models import WebSession
 from tests.factories import make_user
 from tests.live_server import free_port, serve
@@ -34,6 +36,14 @@ async def provider() -> AsyncIterator[Provider]:
 async def sso_app(
     settings: Settings, database_url: str, provider: Provider
 ) -> AsyncIterator[httpx.AsyncClient]:
+    async with _sso_client(settings, database_url, provider) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _sso_client(
+    settings: Settings, database_url: str, provider: Provider, **extra: object
+) -> AsyncIterator[httpx.AsyncClient]:
     from api import create_app
 
     configured = settings.model_copy(
@@ -43,6 +53,7 @@ async def sso_app(
             "oidc_client_id": oidc_provider.CLIENT_ID,
             "oidc_client_secret": SecretStr(oidc_provider.CLIENT_SECRET),
             "oidc_provider_name": "Example SSO",
+            **extra,
         }
     )
     app: FastAPI = create_app(configured, database_url=database_url)
@@ -136,3 +147,42 @@ async def test_a_callback_that_is_not_ours_is_refused(
 async def test_sso_is_absent_when_not_configured(anonymous: httpx.AsyncClient) -> None:
     assert "Sign in with" not in (await anonymous.get("/login")).text
     assert (await anonymous.get("/login/oidc")).status_code == 404
+
+
+async def test_a_missing_email_verified_is_refused_unless_the_issuer_is_trusted(
+    settings: Settings, database_url: str, provider: Provider, sessionmaker: SessionMaker
+) -> None:
+    async with sessionmaker() as session:
+        await make_user(session, email="sso@example.com")
+    provider.email_verified = None
+    async with _sso_client(settings, database_url, provider) as strict:
+        refused = await _through_provider(strict)
+        assert refused.status_code == 401 and "verified e-mail" in refused.text
+    async with _sso_client(settings, database_url, provider, oidc_trust_email=True) as trusting:
+        assert (await _through_provider(trusting)).status_code == 303
+
+
+async def test_the_first_sign_in_binds_sub_and_later_ones_must_present_it(
+    sso_app: httpx.AsyncClient, provider: Provider, sessionmaker: SessionMaker
+) -> None:
+    async with sessionmaker() as session:
+        user = await make_user(session, email="sso@example.com")
+    assert (await _through_provider(sso_app)).status_code == 303
+    async with sessionmaker() as session:
+        bound = await session.get(User, user.id)
+        assert bound is not None and bound.oidc_subject == "user-1"
+    # Someone else at the provider who gets the same address (nOAuth) does not get the account.
+    sso_app.cookies.clear()
+    provider.sub = "someone-else"
+    taken = await _through_provider(sso_app)
+    assert taken.status_code == 401 and "bound to another identity" in taken.text
+    assert "pf_session" not in taken.headers.get("set-cookie", "")
+    # The bound identity signs in even after its address changed at the provider.
+    provider.sub, provider.email = "user-1", "sam.renamed@example.com"
+    again = await _through_provider(sso_app)
+    assert again.status_code == 303
+    async with sessionmaker() as session:
+        rows = (
+            await session.scalars(select(WebSession).where(WebSession.user_id == user.id))
+        ).all()
+    assert len(rows) == 2

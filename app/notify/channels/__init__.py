@@ -95,6 +95,7 @@ def build_channels(settings: Settings) -> Channels:
         ch.push = WebPush(
             private_key=settings.vapid_private_key.get_secret_value(),
             subject=settings.vapid_subject,
+            allow_private=settings.allow_private_targets,
         )
     else:
         warn("web push disabled: set VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT")

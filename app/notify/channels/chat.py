@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -9,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.notify.channels.base import DeliveryError, Sent
+from app.slack.blocks import escape as slack_escape
 from app.slack.messages import PERMANENT_ERRORS
 
 
@@ -21,10 +23,14 @@ class SlackChat:
         self.client = WebClient(token=token, base_url=api_url, timeout=10)
 
     def post(self, *, target: str, text: str, card: dict[str, Any] | None = None) -> Sent:
-        """Post `text` (and Block Kit blocks from `card`) to a user or channel."""
+        """Post `text` (and Block Kit blocks from `card`) to a user or channel.
+
+        `text` is plain: it carries titles from alert senders, so Slack's markup characters
+        are escaped (no `<!channel>` pings, no `<https://evil|Acknowledge>` links).
+        """
         try:
             answer = self.client.chat_postMessage(
-                channel=target, text=text, blocks=(card or {}).get("blocks")
+                channel=target, text=slack_escape(text), blocks=(card or {}).get("blocks")
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
@@ -72,8 +78,18 @@ class TeamsWebhook:
         return Sent(provider=self.name)
 
 
+# Adaptive Card TextBlocks render a Markdown subset: `[x](url)` links, emphasis, lists.
+_TEAMS_MARKDOWN = re.compile(r"([\\`*_\[\]()~])")
+
+
+def teams_escape(text: str) -> str:
+    """Backslash-escape Markdown in plain `text` for an Adaptive Card TextBlock."""
+    return _TEAMS_MARKDOWN.sub(r"\\\1", text)
+
+
 def adaptive_card(text: str, actions: list[tuple[str, str]]) -> dict[str, Any]:
-    """Return an Adaptive Card (1.4) with `text` and one Action.OpenUrl per (title, url)."""
+    """Return an Adaptive Card (1.4) with plain `text` and one Action.OpenUrl per (title, url)."""
+    text = teams_escape(text)
     return {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",

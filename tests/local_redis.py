@@ -1,0 +1,23 @@
+"""The local Redis that the shared-limit tests use (the product never needs one)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(
+    not _reachable(),
+    reason="no Redis on 127.0.0.1:6379 (install redis-server; scripts/test.sh starts it)",
+)
