@@ -23,6 +23,7 @@ from app.identity.routes import router as identity_router
 from app.incidents.routes import router as incidents_router
 from app.ingest.receivers import router as ingest_receivers
 from app.ingest.routes import router as ingest_router
+from app.insight.routes import router as insight_router
 from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(incidents_router)
     app.include_router(ingest_router)
     app.include_router(schedules_router)
+    app.include_router(insight_router)
     slack_routes.mount(app, settings)
     app.include_router(notify_router)
     app.include_router(notify_webhooks)

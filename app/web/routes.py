@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.insight import web as insight_pages
 from app.web import (
     config_pages,
     dashboard,
@@ -30,6 +31,7 @@ ROUTERS = [
     oncall.router,
     service_pages.router,
     config_pages.router,
+    insight_pages.router,
     profile.router,
     push.router,
     pwa.router,
