@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -15,9 +17,12 @@ from app.deps import SessionDep
 from app.errors import Problem
 from app.escalation import service as escalation
 from app.insight import preview as previews
+from app.insight import reports
+from app.insight import service as insight
+from app.insight.routes import report_range
 from app.schedules.oncall import check_instant
 from app.web.auth import Viewer, WebViewer
-from app.web.render import WebRoute, page
+from app.web.render import WebRoute, duration, page
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -87,4 +92,89 @@ async def policy_preview_page(
         back=f"/policies#p-{policy.id}",
         action=f"/preview/policies/{policy.id}",
         preview=found,
+    )
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    width: float  # of CHART_WIDTH
+    shown: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    bars: list[Bar]
+
+
+CHART_WIDTH = 360.0
+
+
+def chart(title: str, items: list[tuple[str, float | None]], unit: str = "") -> Chart:
+    """Return a horizontal bar chart of (label, value); a missing value draws no bar."""
+    top = max((v for _, v in items if v is not None), default=0.0)
+    return Chart(
+        title,
+        [
+            Bar(
+                label,
+                (v / top * CHART_WIDTH) if top and v else 0.0,
+                "—" if v is None else (duration(v) if unit == "duration" else f"{v:g}"),
+            )
+            for label, v in items
+        ],
+    )
+
+
+def report_charts(report: reports.Report) -> list[Chart]:
+    """Return the charts of the reports page."""
+    rows = report.data[:15]
+    return [
+        chart("Incidents", [(r.key, r.count) for r in rows]),
+        chart("Time to acknowledge (p50)", [(r.key, r.mtta_p50) for r in rows], "duration"),
+        chart("Time to resolve (p50)", [(r.key, r.mttr_p50) for r in rows], "duration"),
+        chart(
+            "Out-of-hours pages per person",
+            [(x.key, x.out_of_hours_pages) for x in report.load[:15]],
+        ),
+        chart("Noisiest services (alerts)", [(n.key, n.alerts) for n in report.noisiest]),
+    ]
+
+
+def _date(value: str | None, viewer: Viewer, field: str) -> datetime | None:
+    return local_instant(value, viewer, field) if value else None
+
+
+@router.get("/reports", response_class=HTMLResponse)
+async def reports_page(
+    request: Request,
+    session: SessionDep,
+    viewer: WebViewer,
+    since: str | None = None,
+    until: str | None = None,
+    group_by: reports.GroupBy = "service",
+) -> Response:
+    """Show incident counts, MTTA/MTTR and on-call load over a range, with charts."""
+    start, end = report_range(_date(since, viewer, "since"), _date(until, viewer, "until"))
+    found = await insight.report(session=session, since=start, until=end, group_by=group_by)
+    query = urlencode(
+        {
+            "since": start.isoformat(),
+            "until": end.isoformat(),
+            "group_by": group_by,
+            "format": "csv",
+        }
+    )
+    return page(
+        request,
+        "reports.html",
+        viewer,
+        report=found,
+        charts=report_charts(found),
+        csv_url=f"/api/v1/reports/incidents?{query}",
+        chart_width=CHART_WIDTH,
     )

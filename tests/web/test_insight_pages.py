@@ -8,6 +8,7 @@ from app.config import Settings
 from app.db import SessionMaker
 from app.identity.models import Role
 from tests import incident_helpers as h
+from tests.insight.test_reports import _world
 from tests.notify.helpers import reachable_user
 from tests.web.conftest import browser_for
 
@@ -46,3 +47,22 @@ async def test_policy_page_offers_the_test_and_shows_an_unreachable_user(
     result = await me.get(f"/preview/policies/{policy.id}", params={"urgency": "low"})
     assert result.status_code == 200, result.text
     assert "nobody reachable" in result.text and bob.name in result.text
+
+
+async def test_reports_page_draws_server_rendered_charts(
+    web_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    w = await _world(sessionmaker, settings)
+    me = await browser_for(web_app, sessionmaker, Role.observer)
+    r = await me.get("/reports", params={"since": "2026-03-01T00:00", "until": "2026-03-08T00:00"})
+    assert r.status_code == 200, r.text
+    assert r.text.count("<svg") == 5 and "<script" not in r.text.split("<main")[1]
+    checkout = w["checkout"].name  # type: ignore[attr-defined]
+    # The longest bar of "Incidents" is checkout's three, drawn full width.
+    assert f"<title>{checkout}: 3</title>" in r.text and 'width="360.0"' in r.text
+    assert "2 min" in r.text  # checkout's MTTA p50 of 120 s
+    assert 'href="/api/v1/reports/incidents?since=2026-03-01' in r.text and "format=csv" in r.text
+    backwards = await me.get(
+        "/reports", params={"since": "2026-03-08T00:00", "until": "2026-03-01T00:00"}
+    )
+    assert backwards.status_code == 422
