@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import devstack, errors, health, logs
+from app import devstack, errors, health, logs, metrics
 from app.audit.routes import router as audit_router
 from app.catalog.routes import router as catalog_router
 from app.config import Settings, get_settings
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # request is for one of them (their paths overlap no other route).
     app.include_router(ingest_receivers)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(identity_router)
     app.include_router(audit_router)
     app.include_router(escalation_router)
