@@ -4,6 +4,7 @@ from app.audit.models import AuditEvent
 from app.catalog.models import Service
 from app.escalation.models import EscalationPolicy
 from app.identity.models import ApiToken, Team, TeamMember, User
+from app.importer.models import ImportMapping
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
@@ -19,6 +20,7 @@ __all__ = [
     "CalendarFeed",
     "ContactMethod",
     "EscalationPolicy",
+    "ImportMapping",
     "Incident",
     "IngestDelivery",
     "IngestSignature",
