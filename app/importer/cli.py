@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -15,7 +16,7 @@ from app import devstack, netguard
 from app.config import Settings, get_settings
 from app.db import NotMigratedError, check_migrated, make_engine, make_sessionmaker
 from app.errors import DomainError
-from app.importer import service, source
+from app.importer import compare, service, source
 
 import_cli = typer.Typer(help="Import an on-call set-up from another tool.", no_args_is_help=True)
 
@@ -135,3 +136,65 @@ def _report(console: Console, summary: service.Summary, *, dry_run: bool) -> Non
             new = "(created on the real run)" if dry_run else k.new_key
             keys.add_row(k.service, k.integration, k.old_key, new, k.url)
         console.print(keys)
+
+
+@import_cli.command("pagerduty-compare")
+def compare_cmd(
+    api_key: Annotated[str, typer.Option(envvar="PAGERDUTY_API_KEY", help="A REST API key")],
+    at: Annotated[
+        str | None, typer.Option(help="The instant to compare, ISO 8601 (default: now)")
+    ] = None,
+    api_url: Annotated[str, typer.Option(help="The REST API's base URL")] = source.DEFAULT_URL,
+    allow_private_url: Annotated[
+        bool, typer.Option(help="Allow an --api-url on a loopback or private address")
+    ] = False,
+) -> None:
+    """For every imported service, who each level reaches at `at`: PagerDuty beside PageFree.
+
+    Exits 3 when they differ anywhere.
+    """
+    console = Console(highlight=False)
+    try:
+        parsed = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError:
+        raise _fail(console, f"--at: not an ISO 8601 instant: {at!r}") from None
+    instant = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        asyncio.run(netguard.check_url(api_url, field="--api-url", allow_private=allow_private_url))
+    except DomainError as exc:
+        raise _fail(console, f"--api-url refused: {exc.detail}") from None
+    client = source.client(api_key, api_url, backoff=_backoff())
+    try:
+        rows = asyncio.run(_compare(get_settings(), client, instant))
+    except source.SourceError as exc:
+        raise _fail(console, str(exc)) from None
+    except (OSError, OperationalError, devstack.StackError, NotMigratedError) as exc:
+        raise _fail(console, f"cannot use the database: {_first_line(exc)}") from None
+    table = Table(title=f"On call at {instant.isoformat()}: PagerDuty beside PageFree")
+    for column in ("service", "level", "PagerDuty", "PageFree", ""):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.service,
+            str(r.level),
+            ", ".join(r.pagerduty) or "nobody",
+            ", ".join(r.pagefree) or "nobody",
+            "same" if r.same else "DIFFERENT",
+        )
+    console.print(table)
+    if any(not r.same for r in rows):
+        raise typer.Exit(3)
+
+
+async def _compare(
+    settings: Settings, client: object, at: datetime
+) -> list[compare.LevelComparison]:
+    engine = make_engine(devstack.database_url(settings), pool_size=2)
+    try:
+        await check_migrated(engine)
+        async with make_sessionmaker(engine)() as session:
+            policies = await compare.imported_policies(session)
+            found = await asyncio.to_thread(source.oncalls, client, sorted(policies), at)
+            return await compare.compare(session=session, oncalls=found, at=at)
+    finally:
+        await engine.dispose()

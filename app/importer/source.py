@@ -126,3 +126,11 @@ def read(
     step("services")
     out.services = list(_all(c, "/services", {**scope, "include[]": ["integrations"]}))
     return out
+
+
+def oncalls(c: Any, policy_ids: list[str], at: datetime) -> list[PD]:
+    """Return PagerDuty's on-call entries of these policies at the instant `at`."""
+    if not policy_ids:
+        return []
+    window = {"since": at.isoformat(), "until": (at + timedelta(seconds=1)).isoformat()}
+    return list(_all(c, "/oncalls", {**window, "escalation_policy_ids[]": policy_ids}))

@@ -35,6 +35,7 @@ class Account:
     policies: list[dict[str, Any]] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     integrations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    oncalls: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StandIn:
@@ -120,6 +121,10 @@ class StandIn:
             return {"schedule": found[0]} if found else None
         if path == "/escalation_policies":
             return self._page("escalation_policies", [p for p in a.policies if in_team(p)], q)
+        if path == "/oncalls":
+            wanted = set(q.get("escalation_policy_ids[]", []))
+            rows = [o for o in a.oncalls if o["escalation_policy"]["id"] in wanted]
+            return self._page("oncalls", rows, q)
         if path == "/services":
             rows = [self._service(s, includes) for s in a.services if in_team(s)]
             return self._page("services", rows, q)

@@ -51,7 +51,7 @@ def pd(ca: tuple[trustme.CA, str]) -> Iterator[StandIn]:
 CA_FILE = [""]  # the stand-in's certificate authority, trusted by the command through SSL_CERT_FILE
 
 
-async def run(database_url: str, *args: str) -> tuple[int, str]:
+async def run(database_url: str, *args: str, command: str = "pagerduty") -> tuple[int, str]:
     """Run the real command in a process of its own; return (exit code, all output)."""
     env = {
         **os.environ,
@@ -65,7 +65,7 @@ async def run(database_url: str, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         CLI,
         "import",
-        "pagerduty",
+        command,
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -272,3 +272,38 @@ async def test_bad_credentials_and_network_errors_exit_nonzero_without_traceback
 async def test_an_unreachable_database_is_an_error_line_not_a_traceback(pd: StandIn) -> None:
     code, out = await run("postgresql://nobody@127.0.0.1:1/none", *_local(pd))
     assert code != 0 and "cannot use the database" in out and "Traceback" not in out
+
+
+def _oncall(user: str, policy: str, level: int) -> dict[str, Any]:
+    from tests.importer.stand_in import ref
+
+    return {
+        "user": ref("user", user),
+        "escalation_policy": ref("escalation_policy", policy),
+        "escalation_level": level,
+        "schedule": None,
+        "start": "2026-01-05T08:00:00Z",
+        "end": "2026-01-06T08:00:00Z",
+    }
+
+
+async def test_compare_puts_pagerdutys_on_call_beside_pagefrees(
+    pd: StandIn, database_url: str
+) -> None:
+    assert (await run(database_url, *_local(pd)))[0] == 0
+    # Monday 10:00 in Berlin: the weekday layer's first turn (Alice); level 2 is Alice; Search
+    # pages Carol.
+    pd.account.oncalls = [
+        _oncall("PU1", "PP1", 1),
+        _oncall("PU1", "PP1", 2),
+        _oncall("PU3", "PP2", 1),
+    ]
+    at = ["--at", "2026-01-05T10:00:00+01:00"]
+    code, out = await run(database_url, *_local(pd), *at, command="pagerduty-compare")
+    assert code == 0, out
+    assert out.count("same") == 3 and "DIFFERENT" not in out and "Alice Admin" in out
+    since = [q["since"][0] for _, p, q, _ in pd.requests if p == "/oncalls"]
+    assert set(since) == {"2026-01-05T09:00:00+00:00"}  # two pages of three entries
+    pd.account.oncalls[0] = _oncall("PU2", "PP1", 1)  # PagerDuty says Bob
+    code, out = await run(database_url, *_local(pd), *at, command="pagerduty-compare")
+    assert code == 3 and "DIFFERENT" in out and "Bob Limited" in out, out
