@@ -2,6 +2,8 @@
 
 The preview replays the workflow's rules without a workflow: the same target resolution, the
 same notification plans and the same level arithmetic, so it cannot drift from real paging.
+Instants are when a level fires plus each step's delay; a real send follows by the time the
+level's paging activity takes (milliseconds, or seconds on a busy worker).
 """
 
 from __future__ import annotations

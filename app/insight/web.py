@@ -111,7 +111,7 @@ class Chart:
     bars: list[Bar]
 
 
-CHART_WIDTH = 360.0
+CHART_WIDTH = 320.0  # of a 600-wide chart: labels 180, bars, then the value
 
 
 def chart(title: str, items: list[tuple[str, float | None]], unit: str = "") -> Chart:

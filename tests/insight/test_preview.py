@@ -108,6 +108,11 @@ def _rounded(seconds: float) -> int:
     return round(seconds)
 
 
+def _order(sent: Sent) -> tuple[object, ...]:
+    """Sort key: predicted instants are whole minutes and real ones a few seconds later."""
+    return (sent[0] // 30, *sent[1:4], sent[4] or "")
+
+
 async def test_preview_matches_the_workflows_paging_over_two_cycles(
     ts_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
@@ -152,7 +157,7 @@ async def test_preview_matches_the_workflows_paging_over_two_cycles(
     await ts_env.sleep(2000)
     await h.eventually(lambda: _at_least(sends, len(expected.steps)), timeout=30)
 
-    real: list[Sent] = sorted(
+    real: list[Sent] = [
         (
             _rounded((s.attempt_at - opened_at).total_seconds()),
             s.level,
@@ -161,8 +166,8 @@ async def test_preview_matches_the_workflows_paging_over_two_cycles(
             s.step.contact_method_id,
         )
         for s in sends
-    )
-    predicted: list[Sent] = sorted(
+    ]
+    predicted: list[Sent] = [
         (
             _rounded((p.at - opened_at).total_seconds()),
             p.level,
@@ -171,8 +176,14 @@ async def test_preview_matches_the_workflows_paging_over_two_cycles(
             str(p.contact_method) if p.contact_method else None,
         )
         for p in expected.steps
-    )
-    assert real == predicted
+    ]
+    real.sort(key=_order)
+    predicted.sort(key=_order)
+    # Same sends in the same order; each within 3 s of its predicted instant (a chain starts
+    # when its level's paging activity returns, which takes real time on a busy machine).
+    assert [r[1:] for r in real] == [p[1:] for p in predicted]
+    drift = [r[0] - p[0] for r, p in zip(real, predicted, strict=True)]
+    assert all(0 <= d <= 3 for d in drift), (real, predicted)
     a, b, c, d = str(alice.id), str(bob.id), str(carol.id), str(dave.id)
     assert [(t, lv, u, ch) for t, lv, u, ch, _ in predicted] == [
         (0, 1, a, "sms"),

@@ -59,7 +59,7 @@ async def test_reports_page_draws_server_rendered_charts(
     assert r.text.count("<svg") == 5 and "<script" not in r.text.split("<main")[1]
     checkout = w["checkout"].name  # type: ignore[attr-defined]
     # The longest bar of "Incidents" is checkout's three, drawn full width.
-    assert f"<title>{checkout}: 3</title>" in r.text and 'width="360.0"' in r.text
+    assert f"<title>{checkout}: 3</title>" in r.text and 'width="320.0"' in r.text
     assert "2 min" in r.text  # checkout's MTTA p50 of 120 s
     assert 'href="/api/v1/reports/incidents?since=2026-03-01' in r.text and "format=csv" in r.text
     backwards = await me.get(
