@@ -116,13 +116,16 @@ async def _apply(
 
 
 def _report(console: Console, summary: service.Summary, *, dry_run: bool) -> None:
-    kinds = sorted({*summary.created, *summary.updated, *(s.kind for s in summary.skipped)})
+    kinds = sorted(
+        {*summary.created, *summary.updated, *summary.unchanged, *(s.kind for s in summary.skipped)}
+    )
     table = Table(title="PagerDuty import" + (" (dry run: nothing was changed)" if dry_run else ""))
-    for column in ("kind", "created", "updated", "skipped"):
+    for column in ("kind", "created", "updated", "unchanged", "skipped"):
         table.add_column(column, justify="left" if column == "kind" else "right")
     for kind in kinds:
         skipped = sum(1 for s in summary.skipped if s.kind == kind)
-        table.add_row(kind, str(summary.created[kind]), str(summary.updated[kind]), str(skipped))
+        counts = (summary.created[kind], summary.updated[kind], summary.unchanged[kind], skipped)
+        table.add_row(kind, *map(str, counts))
     console.print(table)
     if summary.skipped:
         console.print("[bold]Skipped or changed on the way:[/bold]")

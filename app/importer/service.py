@@ -39,7 +39,7 @@ from app.notify import service as notify
 from app.notify.models import NotificationRuleUpdate
 from app.schedules import overrides as override_ops
 from app.schedules import service as schedules
-from app.schedules.models import Schedule, ScheduleUpdate
+from app.schedules.models import Schedule, ScheduleOverride, ScheduleUpdate
 
 SOURCE = "pagerduty"
 Tick = Callable[[str], None]
@@ -61,6 +61,7 @@ class KeyChange:
 class Summary:
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)  # imported before, kept as is
     skipped: list[convert.Skip] = field(default_factory=list)
     keys: list[KeyChange] = field(default_factory=list)
 
@@ -100,8 +101,12 @@ class Importer:
         create: Callable[[], Awaitable[UUID]],
         update: Callable[[UUID], Awaitable[object]],
         find: Callable[[], Awaitable[UUID | None]] | None = None,
+        keep: bool = False,
     ) -> UUID | None:
-        """Create or update one object in a savepoint; a refusal is a skip with its reason."""
+        """Create or update one object in a savepoint; a refusal is a skip with its reason.
+
+        With `keep`, `update` only checks that the row still exists (it is kept as it is).
+        """
         external_id = pd["id"]
         try:
             async with self.session.begin_nested():
@@ -109,7 +114,7 @@ class Importer:
                 if local is not None:
                     try:
                         await update(local)
-                        self.summary.updated[kind] += 1
+                        (self.summary.unchanged if keep else self.summary.updated)[kind] += 1
                     except (Problem, DomainError) as exc:
                         if not _missing(exc):
                             raise
@@ -182,7 +187,7 @@ class Importer:
         async def update(local: UUID) -> None:
             await notify.get_method(session=self.session, user_id=user_id, method_id=local)
 
-        await self.upsert("contact_method", pd, create=create, update=update)
+        await self.upsert("contact_method", pd, create=create, update=update, keep=True)
 
     async def notification_rule(self, user_id: UUID, pd: convert.PD) -> None:
         c = convert.notification_rule(pd, self.ids_of("contact_method"))
@@ -271,8 +276,8 @@ class Importer:
     async def override(self, schedule_id: UUID, pd: convert.PD) -> None:
         c = convert.override(pd, self.ids_of("user"))
         self.summary.skipped += c.skips
-        if c.value is None or await self.mapped("override", pd["id"]) is not None:
-            return  # an override imported before stays as it is
+        if c.value is None:
+            return
         override_in = c.value
 
         async def create() -> UUID:
@@ -285,7 +290,11 @@ class Importer:
                 )
             ).id
 
-        await self.upsert("override", pd, create=create, update=_unchanged)
+        async def exists(local: UUID) -> None:
+            if await self.session.get(ScheduleOverride, local) is None:
+                raise NotFound(f"override {local} no longer exists")
+
+        await self.upsert("override", pd, create=create, update=exists, keep=True)
 
     async def policy(self, pd: convert.PD) -> None:
         c = convert.policy(pd, self.ids_of("user"), self.ids_of("schedule"))
@@ -360,7 +369,10 @@ class Importer:
             )
             return created.id
 
-        local = await self.upsert("integration", pd, create=create, update=_unchanged)
+        async def exists(local: UUID) -> None:
+            await ingest.get(session=self.session, integration_id=local)
+
+        local = await self.upsert("integration", pd, create=create, update=exists, keep=True)
         if local is not None:
             found = ingest.public(
                 await ingest.get(session=self.session, integration_id=local), self.settings
@@ -376,10 +388,6 @@ class Importer:
             select(model.id).where(func.lower(model.name) == name.lower())
         )
         return found  # type: ignore[no-any-return]
-
-
-async def _unchanged(local: UUID) -> None:
-    """Imported before and kept as it is (nothing PagerDuty says about it can change here)."""
 
 
 def _missing(exc: Exception) -> bool:
