@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import devstack, health, logs, problems
+from app import devstack, health, logs, metrics, problems
 from app.audit.routes import router as audit_router
 from app.bodylimit import BodyLimit
 from app.catalog.routes import router as catalog_router
@@ -25,6 +25,7 @@ from app.identity.routes import router as identity_router
 from app.incidents.routes import router as incidents_router
 from app.ingest.receivers import router as ingest_receivers
 from app.ingest.routes import router as ingest_router
+from app.insight.routes import router as insight_router
 from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # request is for one of them (their paths overlap no other route).
     app.include_router(ingest_receivers)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(identity_router)
     app.include_router(audit_router)
     app.include_router(escalation_router)
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(ingest_router)
     app.include_router(schedules_router)
     app.include_router(oncall_router)
+    app.include_router(insight_router)
     slack_routes.mount(app, settings)
     app.include_router(notify_router)
     app.include_router(notify_webhooks)

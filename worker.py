@@ -6,12 +6,14 @@ import asyncio
 import compileall
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
+from temporalio.runtime import MetricBuffer
 from temporalio.worker import Worker
 
 from activities import build_activities
-from app import devstack, logs
+from app import devstack, logs, metrics
 from app.config import Settings, get_settings
 from app.db import check_migrated, make_engine, make_sessionmaker
 from app.notify.channels import build_channels
@@ -38,13 +40,35 @@ def compile_workflow_modules() -> None:
         log.info("workflow modules not precompiled (read-only install?); the sandbox compiles them")
 
 
+def start_metrics(settings: Settings, sdk_metrics: MetricBuffer) -> Callable[[], None]:
+    """Serve the worker's /metrics (when a port is set) and feed it the SDK's latencies."""
+    drain = asyncio.get_running_loop().create_task(metrics.drain_sdk_metrics_forever(sdk_metrics))
+    stop_server: Callable[[], None] = lambda: None  # noqa: E731
+    if settings.worker_metrics_port:
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        stop_server = metrics.serve_worker_metrics(
+            settings.worker_metrics_host, settings.worker_metrics_port, token
+        ).stop
+        log.info(
+            "worker metrics on %s:%s", settings.worker_metrics_host, settings.worker_metrics_port
+        )
+
+    def stop() -> None:
+        drain.cancel()
+        stop_server()
+
+    return stop
+
+
 async def run(settings: Settings) -> None:
     """Run the worker until SIGINT/SIGTERM."""
     compile_workflow_modules()
     database_url = devstack.database_url(settings)
     engine = make_engine(database_url)
     await check_migrated(engine)
-    client = await connect(settings, devstack.temporal_address(settings))
+    runtime, sdk_metrics = metrics.sdk_runtime()
+    client = await connect(settings, devstack.temporal_address(settings), runtime=runtime)
+    stop_metrics = start_metrics(settings, sdk_metrics)
     channels = build_channels(settings)
     for warning in channels.warnings:
         log.warning("notification channel: %s", warning)
@@ -70,6 +94,7 @@ async def run(settings: Settings) -> None:
         feeding = asyncio.create_task(feeder.run(stop), name="status-page feeder")
         await stop.wait()
         await feeding
+    stop_metrics()
     await engine.dispose()
     log.info("worker stopped")
 

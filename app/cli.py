@@ -18,10 +18,12 @@ from app.config import Settings, get_settings
 from app.db import migrate
 from app.demo import seed
 from app.identity.bootstrap import create_admin
+from app.importer.cli import import_cli
 
 cli = typer.Typer(help="PageFree: on-call and incident response.", no_args_is_help=True)
 admin_cli = typer.Typer(help="Administer users.", no_args_is_help=True)
 cli.add_typer(admin_cli, name="admin")
+cli.add_typer(import_cli, name="import")
 
 ROOT = Path(__file__).resolve().parent.parent
 

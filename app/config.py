@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         default=timedelta(minutes=2), alias="PAGEFREE_STATUS_DEBOUNCE"
     )
 
+    # Prometheus /metrics: a bearer token protects it when set; the worker serves its own on
+    # this port (none when unset).
+    metrics_token: SecretStr | None = Field(default=None, alias="PAGEFREE_METRICS_TOKEN")
+    worker_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, alias="PAGEFREE_WORKER_METRICS_PORT"
+    )
+    worker_metrics_host: str = Field(default="127.0.0.1", alias="PAGEFREE_WORKER_METRICS_HOST")
+
     @property
     def base_url(self) -> str:
         """Return the public base URL of the API and web UI, without a trailing slash."""

@@ -5,6 +5,7 @@ from app.catalog.models import Service
 from app.connections.models import Connection
 from app.escalation.models import EscalationPolicy
 from app.identity.models import ApiToken, Team, TeamMember, User
+from app.importer.models import ImportMapping
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
@@ -40,6 +41,7 @@ __all__ = [
     "ContactMethod",
     "Delivery",
     "EscalationPolicy",
+    "ImportMapping",
     "Incident",
     "IngestDelivery",
     "IngestSignature",

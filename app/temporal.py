@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from app.config import Settings
 from app.errors import Unavailable
@@ -15,7 +16,7 @@ from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
 __all__ = ["SEARCH_ATTRIBUTE_KEYS", "LazyClient", "connect", "workflow_url"]
 
 
-async def connect(settings: Settings, address: str) -> Client:
+async def connect(settings: Settings, address: str, runtime: Runtime | None = None) -> Client:
     """Connect to Temporal at `address` with PageFree's data converter and TLS settings."""
     tls: bool | TLSConfig = settings.temporal_tls
     if settings.temporal_tls_cert and settings.temporal_tls_key:
@@ -30,6 +31,7 @@ async def connect(settings: Settings, address: str) -> Client:
         data_converter=pydantic_data_converter,
         tls=tls,
         api_key=api_key,
+        runtime=runtime,
     )
 
 

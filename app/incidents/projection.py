@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app import metrics
 from app.db import utcnow
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from workflows.incident_types import AlertIn, Projection, TimelineEventIn
@@ -48,7 +49,13 @@ async def insert_events(
         }
         for e in events
     ]
-    await session.execute(insert(TimelineEvent).values(rows).on_conflict_do_nothing())
+    written = await session.execute(
+        insert(TimelineEvent)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(col(TimelineEvent.type), col(TimelineEvent.at))
+    )
+    metrics.events_recorded((type_, at) for type_, at in written.all() if at is not None)
 
 
 def alert_row_id(incident_id: str, alert: AlertIn) -> str:
@@ -141,6 +148,8 @@ async def open_incident(
         .returning(col(Incident.number))
     )
     number = await session.scalar(stmt)
+    if number is not None:
+        metrics.incident_opened(severity)
     if number is None:  # a retry: the row is there already
         number = await session.scalar(
             text("SELECT number FROM incidents WHERE id = :id"), {"id": UUID(incident_id)}
@@ -245,7 +254,31 @@ async def record_delivery(
     )
     written = await session.scalar(stmt) is not None
     if written:
+        metrics.notification_recorded(channel, status)
+        if status in ("sent", "delivered"):
+            await _observe_first_page(session, UUID(incident_id), row_id, sent_at or at)
         if event is not None:
             await insert_events(session, incident_id, [event])
         await notify(session, incident_id, "notified", channel=channel, status=status)
     return str(row_id), written
+
+
+async def _observe_first_page(
+    session: AsyncSession, incident_id: UUID, row_id: UUID, sent_at: datetime
+) -> None:
+    """Observe alert → first notification latency when this row is the incident's first sent."""
+    earlier = await session.scalar(
+        select(col(Notification.id))
+        .where(
+            col(Notification.incident_id) == incident_id,
+            col(Notification.id) != row_id,
+            col(Notification.status).in_(["sent", "delivered"]),
+        )
+        .limit(1)
+    )
+    if earlier is None:
+        first_alert = await session.scalar(
+            select(func.min(col(Alert.received_at))).where(col(Alert.incident_id) == incident_id)
+        )
+        if first_alert is not None:
+            metrics.first_page(first_alert, sent_at)

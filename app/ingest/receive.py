@@ -20,6 +20,7 @@ import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from app import metrics
 from app.errors import DomainError
 from app.ingest import signing
 from app.ingest.handoff import NotRoutable, dispatch
@@ -319,7 +320,9 @@ async def receive(request: Request, fmt: str, key: str | None = None) -> JSONRes
     else:
         response = JSONResponse(answer, status_code=202)
         d.log(202, "accepted", None, started)
+        metrics.alerts_received(fmt, d.alerts)
         return response
+    metrics.alert_rejected(fmt, refused.outcome)
     response = _render(fmt, refused)
     d.log(response.status_code, refused.outcome, error or refused.detail, started)
     return response

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.insight import web as insight_pages
 from app.web import (
     audit_pages,
     config_pages,
@@ -44,6 +45,7 @@ ROUTERS = [
     lifecycle_pages.router,
     audit_pages.router,
     status_pages.router,
+    insight_pages.router,
     profile.router,
     push.router,
     pwa.router,

@@ -1,0 +1,1 @@
+"""Import an on-call set-up from another tool (PagerDuty) into PageFree, idempotently."""

@@ -1,0 +1,1 @@
+"""Migration and insight: escalation preview, incident reports, PagerDuty import support."""
