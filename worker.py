@@ -6,6 +6,7 @@ import asyncio
 import compileall
 import logging
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.worker import Worker
@@ -19,6 +20,13 @@ from app.temporal import connect
 from workflows import WORKFLOWS
 
 log = logging.getLogger("pagefree.worker")
+
+# How long a workflow task waits on this worker's own (sticky) queue before any worker may take
+# it from the shared queue. After `kill -9` nobody polls the dead worker's sticky queue, so this
+# bounds how late a timer that fired meanwhile (the next escalation level) is handled: the
+# SDK's 10 s default made recovery take 10-20 s. Much lower and a merely busy worker would
+# lose its tasks to the shared queue and replay whole histories (docs/design.md, "Recovery").
+STICKY_TIMEOUT = timedelta(seconds=5)
 
 
 def compile_workflow_modules() -> None:
@@ -52,6 +60,7 @@ async def run(settings: Settings) -> None:
         workflows=WORKFLOWS,
         activities=build_activities(make_sessionmaker(engine), settings, channels),
         max_cached_workflows=2000,
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
