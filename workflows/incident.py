@@ -57,9 +57,10 @@ with workflow.unsafe.imports_passed_through():
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
-# A database write takes milliseconds; a worker that died while running one is noticed after
-# this long and the write retried elsewhere (part of the crash-recovery bound, docs/design.md).
-DB_TIMEOUT = timedelta(seconds=5)
+# A database write takes milliseconds, but seconds on a saturated worker; one that died while
+# running one is noticed after this long and the write retried elsewhere (part of the
+# crash-recovery bound, docs/design.md; it was 30 s).
+DB_TIMEOUT = timedelta(seconds=10)
 SEND_TIMEOUT = timedelta(seconds=30)
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
