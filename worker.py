@@ -22,11 +22,13 @@ from workflows import WORKFLOWS
 log = logging.getLogger("pagefree.worker")
 
 # How long a workflow task waits on this worker's own (sticky) queue before any worker may take
-# it from the shared queue. After `kill -9` nobody polls the dead worker's sticky queue, so this
-# bounds how late a timer that fired meanwhile (the next escalation level) is handled: the
-# SDK's 10 s default made recovery take 10-20 s. Much lower and a merely busy worker would
-# lose its tasks to the shared queue and replay whole histories (docs/design.md, "Recovery").
-STICKY_TIMEOUT = timedelta(seconds=5)
+# it from the shared queue. After `kill -9` the server stops routing to the dead worker's sticky
+# queue once its poll connection is gone (next level paged ~1 s after it was due, measured
+# with this and with 5 s); where it still believes that worker alive, this bounds the delay.
+# 5 s was tried: under load (100 incidents opened at once) tasks waiting longer on a busy
+# worker timed out to the shared queue (45 timeouts in one bench run) and replayed whole
+# histories. So the SDK's default, stated (docs/design.md, "Recovery").
+STICKY_TIMEOUT = timedelta(seconds=10)
 
 
 def compile_workflow_modules() -> None:
