@@ -25,9 +25,9 @@ log = logging.getLogger("pagefree.worker")
 # it from the shared queue. After `kill -9` the server stops routing to the dead worker's sticky
 # queue once its poll connection is gone (next level paged ~1 s after it was due, measured
 # with this and with 5 s); where it still believes that worker alive, this bounds the delay.
-# 5 s was tried: under load (100 incidents opened at once) tasks waiting longer on a busy
-# worker timed out to the shared queue (45 timeouts in one bench run) and replayed whole
-# histories. So the SDK's default, stated (docs/design.md, "Recovery").
+# 5 s was tried: under load (100 incidents opened at once) one bench run had 45 workflow task
+# timeouts, most likely tasks that waited longer on a busy worker's sticky queue and were
+# then replayed from whole histories. So the SDK's default, stated (docs/design.md).
 STICKY_TIMEOUT = timedelta(seconds=10)
 
 
