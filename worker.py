@@ -7,6 +7,7 @@ import compileall
 import logging
 import signal
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.runtime import MetricBuffer
@@ -22,6 +23,15 @@ from app.temporal import connect
 from workflows import WORKFLOWS
 
 log = logging.getLogger("pagefree.worker")
+
+# How long a workflow task waits on this worker's own (sticky) queue before any worker may take
+# it from the shared queue. After `kill -9` the server stops routing to the dead worker's sticky
+# queue once its poll connection is gone (next level paged ~1 s after it was due, measured
+# with this and with 5 s); where it still believes that worker alive, this bounds the delay.
+# 5 s was tried: under load (100 incidents opened at once) one bench run had 45 workflow task
+# timeouts, most likely tasks that waited longer on a busy worker's sticky queue and were
+# then replayed from whole histories. So the SDK's default, stated (docs/design.md).
+STICKY_TIMEOUT = timedelta(seconds=10)
 
 
 def compile_workflow_modules() -> None:
@@ -78,6 +88,7 @@ async def run(settings: Settings) -> None:
         workflows=WORKFLOWS,
         activities=build_activities(make_sessionmaker(engine), settings, channels),
         max_cached_workflows=2000,
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -70,7 +71,11 @@ class IncidentActivities:
 
     @activity.defn(name="open_incident")
     async def open_incident(self, inp: OpenIncident) -> OpenedIncident:
-        """Snapshot the service and its policy, and write the incident row once."""
+        """Snapshot the service and its policy, write the incident row once, page level 1.
+
+        One transaction: the row, its first alert and event, and level 1's 'paged' events,
+        with the paged users as its assignees (so the workflow need not write it again).
+        """
         async with self.sessionmaker() as session:
             try:
                 service = await catalog.get_service(
@@ -81,8 +86,19 @@ class IncidentActivities:
                 )
             except NotFound as exc:
                 raise _missing(exc) from exc
+            snapshot = policy_snapshot(policy)
             # The integration's severity mapping may choose the urgency; else the service's.
             urgency = inp.alerts[0].urgency or service.urgency
+            level_one = PageLevel(
+                incident_id=inp.incident_id,
+                level=1,
+                targets=snapshot.levels[0].targets,
+                urgency=urgency,
+                page_key=inp.page_key,
+                position=inp.page_position,
+                at=inp.opened_at,
+            )
+            paged, paged_events = await self._page(session, level_one)
             number = await projection.open_incident(
                 session=session,
                 incident_id=inp.incident_id,
@@ -96,17 +112,19 @@ class IncidentActivities:
                 policy_id=str(policy.id),
                 opened_at=inp.opened_at,
                 alerts=inp.alerts,
-                event=inp.event,
+                events=[inp.event, *paged_events],
+                assigned_to=[u.user_id for u in paged.users],
             )
             await session.commit()
         return OpenedIncident(
             number=number,
             service_name=service.name,
             urgency=urgency,
-            policy=policy_snapshot(policy),
+            policy=snapshot,
             ack_timeout_seconds=service.acknowledgement_timeout_seconds,
             auto_resolve_seconds=service.auto_resolve_timeout_seconds,
             chat=slack.configured(self.settings),
+            paged=paged,
         )
 
     @activity.defn(name="record_incident")
@@ -130,36 +148,36 @@ class IncidentActivities:
     async def page_level(self, inp: PageLevel) -> PagedLevel:
         """Resolve a level's targets now, record one 'paged' event per user, return their plans."""
         async with self.sessionmaker() as session:
-            found = await escalation_targets.resolve(
-                session=session, targets=inp.targets, at=inp.at
-            )
-            users, events = [], []
-            for u in found.users:
-                steps = await notify.plan(session=session, user_id=u.id, urgency=inp.urgency)
-                detail: dict[str, object] = {
-                    "user_id": str(u.id),
-                    "name": u.name,
-                    "level": inp.level,
-                }
-                if not steps:
-                    # Nobody can be reached: the timeline says so, the delivery log records what
-                    # would have been sent (channel "log"), and the escalation goes on.
-                    detail.update(reachable=False, reason="no verified contact method")
-                users.append(
-                    PagedUser(user_id=str(u.id), name=u.name, steps=_steps(steps, u.email))
-                )
-                events.append(
-                    TimelineEventIn(
-                        id=f"{inp.page_key}:{u.id}",
-                        at=inp.at,
-                        position=inp.position,
-                        type="paged",
-                        actor=Actor(),
-                        detail=detail,
-                    )
-                )
+            paged, events = await self._page(session, inp)
             await projection.insert_events(session, inp.incident_id, events)
             await session.commit()
+        return paged
+
+    async def _page(
+        self, session: AsyncSession, inp: PageLevel
+    ) -> tuple[PagedLevel, list[TimelineEventIn]]:
+        """Return whom a level reaches and how, and its 'paged' events (not yet written)."""
+        found = await escalation_targets.resolve(session=session, targets=inp.targets, at=inp.at)
+        users, events = [], []
+        for u in found.users:
+            steps = await notify.plan(session=session, user_id=u.id, urgency=inp.urgency)
+            detail: dict[str, object] = {"user_id": str(u.id), "name": u.name, "level": inp.level}
+            if not steps:
+                # Nobody can be reached: the timeline says so, the delivery log records what
+                # would have been sent (channel "log"), and the escalation goes on.
+                detail.update(reachable=False, reason="no verified contact method")
+            users.append(PagedUser(user_id=str(u.id), name=u.name, steps=_steps(steps, u.email)))
+            events.append(
+                TimelineEventIn(
+                    id=f"{inp.page_key}:{u.id}",
+                    at=inp.at,
+                    position=inp.position,
+                    type="paged",
+                    actor=Actor(),
+                    detail=detail,
+                )
+            )
         s = self.settings
         chat = bool(s.teams_webhook_url or (s.slack_page_channel and s.slack_bot_token))
-        return PagedLevel(users=users, unresolved=found.unresolved, announce=chat and bool(users))
+        paged = PagedLevel(users=users, unresolved=found.unresolved, announce=chat and bool(users))
+        return paged, events

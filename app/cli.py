@@ -129,27 +129,48 @@ def _api_argv(settings: Settings, host: str | None, port: int | None) -> list[st
     ]
 
 
+def restart_pause(crashes: int) -> float:
+    """Seconds to wait before restarting a child that crashed `crashes` times in a row.
+
+    A first crash restarts at once (a worker that is not running delays every escalation);
+    only a crash loop backs off, doubling from half a second to ten.
+    """
+    return 0.0 if crashes <= 1 else min(10.0, 0.5 * 2 ** (crashes - 2))
+
+
 class _Child:
     """A supervised child process that is restarted if it dies."""
+
+    STABLE = 30.0  # a child that ran this long before it died was not crash-looping
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]):
         self.name, self.argv, self.env = name, argv, env
         self.proc: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
+        self.crashes = 0
+        self.started_at = 0.0
+        self.restart_at: float | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT)
+        self.started_at, self.restart_at = time.monotonic(), None
 
     def check(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start()
+            return
         if self.proc is not None and self.proc.poll() is not None:
+            ran = now - self.started_at
+            self.crashes = 1 if ran >= self.STABLE else self.crashes + 1
+            pause = restart_pause(self.crashes)
             typer.secho(
-                f"{self.name} exited with {self.proc.returncode}; restarting",
+                f"{self.name} exited with {self.proc.returncode}; restarting"
+                + (f" in {pause:.1f}s" if pause else ""),
                 fg=typer.colors.YELLOW,
                 err=True,
             )
-            self.restarts += 1
-            time.sleep(min(5, self.restarts))
-            self.start()
+            self.restart_at = now + pause  # never sleeps: the other children stay watched
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -249,7 +270,7 @@ def dev(
         while not stopping:
             for child in children:
                 child.check()
-            time.sleep(0.5)
+            time.sleep(0.1)
     finally:
         typer.echo("stopping…")
         devstack.clear_stack(data_dir)

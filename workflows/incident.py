@@ -1,26 +1,34 @@
 """IncidentWorkflow: one per incident; its timers drive escalation until a human acknowledges.
 
-Deterministic and free of I/O: every read and write goes through an activity.
+This class only feeds inputs (signals, Updates, timer fires) to the pure rules in
+`workflows/incident_rules.py` and carries out the commands they return, through activities.
+Deterministic and free of I/O. Read it top to bottom: inputs, the run loop, commands,
+projection, chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
-
-from workflows.incident_engine import DB_RETRY, DB_TIMEOUT, IncidentEngine
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 # Plain data types and pure functions: imported once, outside the sandbox,
 # instead of again for every workflow run (that cost ~25 ms and ~700 KiB each).
 with workflow.unsafe.imports_passed_through():
-    from workflows import incident_state as rules
+    from workflows import incident_rules as rules
+    from workflows.incident_rules import Announce, Outcome, Page, Rejected, StartChains, StopChains
     from workflows.incident_types import (
         INVALID_TRANSITION,
         ActionIn,
         AlertIn,
+        AnnouncePage,
+        Chain,
+        DeliveryResult,
         IncidentInput,
         IncidentState,
         IncidentView,
@@ -28,59 +36,84 @@ with workflow.unsafe.imports_passed_through():
         NoteIn,
         OpenedIncident,
         OpenIncident,
+        PagedLevel,
+        PageLevel,
         PolicySnapshot,
+        Projection,
         ReassignIn,
         ResolveIn,
+        SendNotification,
         SnoozeIn,
-        TimelineEventIn,
+        SyncChat,
     )
-    from workflows.limits import MAX_SNOOZE
+    from workflows.search_attributes import (
+        ESCALATION_LEVEL,
+        INCIDENT_NUMBER,
+        INCIDENT_STATUS,
+        SERVICE_NAME,
+        SEVERITY,
+    )
+
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+# A database write takes milliseconds, but seconds on a saturated worker; one that died while
+# running one is noticed after this long and the write retried elsewhere (part of the
+# crash-recovery bound, docs/design.md; it was 30 s).
+DB_TIMEOUT = timedelta(seconds=10)
+SEND_TIMEOUT = timedelta(seconds=30)
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=5,
+    non_retryable_error_types=["PermanentDeliveryError"],
+)
+CHAT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=4,
+    non_retryable_error_types=["SlackPermanentError"],
+)
+CHAT_TIMEOUT = timedelta(seconds=20)
+PROJECTION_MAX_ALERTS = 500
+PROJECTION_MAX_BYTES = 400_000  # under the SDK's 512 KB warning, far under 2 MB
+# How long an Update waits for its change to reach PostgreSQL before answering anyway.
+PROJECTION_WAIT = timedelta(seconds=3)
 
 
 def _reject(message: str) -> ApplicationError:
     return ApplicationError(message, type=INVALID_TRANSITION, non_retryable=True)
 
 
+def _checked(check: Callable[[], object]) -> None:
+    try:
+        check()
+    except Rejected as exc:
+        raise _reject(str(exc)) from None
+
+
 @workflow.defn(name="IncidentWorkflow")
-class IncidentWorkflow(IncidentEngine):
+class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
-        self.s = inp.carried or IncidentState(
-            incident_id=inp.incident_id,
-            service_id=inp.service_id,
-            dedup_key=inp.dedup_key,
-            max_history_events=inp.max_history_events,
-        )
-        self._inbox: list[AlertIn] = list(inp.carried_alerts)
-        self._after_resolve: list[AlertIn] = []
-        self._dirty = False
-        self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._opened = inp.carried is not None
-        self._events: list[TimelineEventIn] = []  # not yet written to PostgreSQL
-        self._alerts: list[AlertIn] = []
-        self._projected: dict[str, object] | None = None
-        self._override_targets: list[str] | None = None
-        self._stopped: set[int] = set()
-        self._sending = 0
-        self._announce_tasks: list[asyncio.Task[None]] = []
-        self._changes = 0  # counts recorded changes; _flushed_changes trails it
-        self._flushed_changes = 0
-        self._overlap: bool | None = None
-        self._step_tasks: list[asyncio.Task[None]] = []
-        self._chat_task = None
+        self.s: IncidentState = rules.new_state(inp)
+        self._dirty = False  # something changed: the run loop plans again
+        self._chains: dict[int, asyncio.Task[None]] = {}  # running chains by page id
+        self._stopped: set[int] = set()  # page ids whose chains were stopped
+        self._sending = 0  # sends under way: the run's end and continue-as-new wait for them
+        self._background: list[asyncio.Task[None]] = []  # sends and announcements in flight
+        self._searched: tuple[object, ...] | None = None  # search attributes as last upserted
+        self._details = ""  # the Markdown shown in the Temporal UI, as last set
+        self._chat_task: asyncio.Task[None] | None = None
         self._chat_wanted = False
-        self._chat_on = None
 
-    # --- signals, queries, updates ----------------------------------------------------------
+    # --- inputs: the signal, the query, the Updates -----------------------------------------
 
     @workflow.signal
     def alerts(self, batch: list[AlertIn]) -> None:
         """Receive alert events (a batch: storms arrive together)."""
-        if self.s.status == "resolved":
-            # Too late for this incident: they open the next one (see the end of run).
-            self._after_resolve.extend(a for a in batch if a.action == "trigger")
-            return
-        self._inbox.extend(batch)
+        self.s = rules.receive(self.s, batch)
         self._dirty = True
 
     @workflow.query
@@ -91,147 +124,107 @@ class IncidentWorkflow(IncidentEngine):
     @workflow.update
     async def acknowledge(self, inp: ActionIn) -> IncidentView:
         """Acknowledge: stop escalating and cancel pending notifications."""
-        await self._wait_opened()
-        if self.s.status == "triggered":
-            self._acknowledge(inp.actor)
-            await self._projected_soon()
-        return rules.view(self.s)
+        return await self._act(lambda: rules.acknowledge(self.s, inp.actor, workflow.now()))
 
     @acknowledge.validator
     def _validate_acknowledge(self, inp: ActionIn) -> None:
-        self._check_target(inp)
-        if self.s.status == "resolved":
-            raise _reject("the incident is resolved")
+        _checked(lambda: rules.check_acknowledge(self.s, inp))
 
     @workflow.update
     async def resolve(self, inp: ResolveIn) -> IncidentView:
         """Resolve, with an optional note."""
-        await self._wait_opened()
-        if self.s.status != "resolved":
-            self._resolve(inp.actor, inp.note)
-            await self._projected_soon()
-        return rules.view(self.s)
+        return await self._act(lambda: rules.resolve(self.s, inp.actor, inp.note, workflow.now()))
 
     @resolve.validator
     def _validate_resolve(self, inp: ResolveIn) -> None:
-        self._check_target(inp)
-        if self.s.status == "resolved":
-            raise _reject("the incident is already resolved")
+        _checked(lambda: rules.check_resolve(self.s, inp))
 
     @workflow.update
     async def reassign(self, inp: ReassignIn) -> IncidentView:
         """Reassign to users (paged now) or to another escalation policy (from level 1)."""
-        await self._wait_opened()
-        if inp.escalation_policy_id:
-            policy = await workflow.execute_activity(
-                "load_policy",
-                LoadPolicy(policy_id=inp.escalation_policy_id),
-                result_type=PolicySnapshot,
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary="load escalation policy",
+        if not inp.escalation_policy_id:
+            users = inp.user_ids or []
+            return await self._act(
+                lambda: rules.reassign_users(self.s, inp.actor, users, workflow.now())
             )
-            if self.s.status == "resolved":
-                return rules.view(self.s)
-            self._cancel_chains()
-            self.s.policy = policy
-            self.s.level_index, self.s.cycle = 0, 0
-            self._event("reassigned", inp.actor, escalation_policy_id=policy.id, policy=policy.name)
-        else:
-            self._cancel_chains()
-            users = list(dict.fromkeys(inp.user_ids or []))
-            # Direct assignees take the current level's place; escalation goes on from there.
-            self._event("reassigned", inp.actor, user_ids=users)
-            self._override_targets = users
-        self._retrigger(inp.actor, reason="reassigned")
-        await self._projected_soon()
-        return rules.view(self.s)
+        await self._wait_opened()
+        policy = await workflow.execute_activity(
+            "load_policy",
+            LoadPolicy(policy_id=inp.escalation_policy_id),
+            result_type=PolicySnapshot,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary="load escalation policy",
+        )
+        return await self._act(
+            lambda: rules.reassign_policy(self.s, inp.actor, policy, workflow.now())
+        )
 
     @reassign.validator
     def _validate_reassign(self, inp: ReassignIn) -> None:
-        self._check_target(inp)
-        if self.s.status == "resolved":
-            raise _reject("the incident is resolved")
-        if bool(inp.user_ids) == bool(inp.escalation_policy_id):
-            raise _reject("give either user_ids or escalation_policy_id")
+        _checked(lambda: rules.check_reassign(self.s, inp))
 
     @workflow.update
     async def escalate(self, inp: ActionIn) -> IncidentView:
         """Escalate now to the next level; an acknowledged incident becomes triggered again."""
-        await self._wait_opened()
-        self._cancel_chains()
-        self._retrigger(inp.actor, reason="escalated")
-        self.s.level_index, self.s.cycle = rules.next_level(self.s, wrap=True)
-        self._event("escalated", inp.actor, level=self.s.level_index + 1, manual=True)
-        await self._projected_soon()
-        return rules.view(self.s)
+        return await self._act(lambda: rules.escalate(self.s, inp.actor, workflow.now()))
 
     @escalate.validator
     def _validate_escalate(self, inp: ActionIn) -> None:
-        self._check_target(inp)
-        if self.s.status == "resolved":
-            raise _reject("the incident is resolved")
+        _checked(lambda: rules.check_escalate(self.s, inp))
 
     @workflow.update
     async def snooze(self, inp: SnoozeIn) -> IncidentView:
         """Snooze: quiet until the duration passes, then trigger again."""
-        await self._wait_opened()
-        if self.s.status == "triggered":
-            self._acknowledge(inp.actor)
-        self.s.snoozed_until = workflow.now() + timedelta(seconds=inp.seconds)
-        self.s.ack_deadline = None
-        self._event("snoozed", inp.actor, until=self.s.snoozed_until.isoformat())
-        await self._projected_soon()
-        return rules.view(self.s)
+        return await self._act(lambda: rules.snooze(self.s, inp.actor, inp.seconds, workflow.now()))
 
     @snooze.validator
     def _validate_snooze(self, inp: SnoozeIn) -> None:
-        self._check_target(inp)
-        if self.s.status == "resolved":
-            raise _reject("the incident is resolved")
-        if not 0 < inp.seconds <= MAX_SNOOZE.total_seconds():
-            raise _reject("snooze between 1 second and 7 days")
+        _checked(lambda: rules.check_snooze(self.s, inp))
 
     @workflow.update
     async def add_note(self, inp: NoteIn) -> IncidentView:
         """Add a note to the timeline."""
-        await self._wait_opened()
-        self._event("note", inp.actor, body=inp.body)
-        await self._projected_soon()
-        return rules.view(self.s)
+        return await self._act(lambda: rules.note(self.s, inp.actor, inp.body, workflow.now()))
 
     @add_note.validator
     def _validate_note(self, inp: NoteIn) -> None:
-        self._check_target(inp)
-        if self.s.status == "resolved":
-            raise _reject("the incident is resolved")
-        if not inp.body.strip():
-            raise _reject("a note needs a body")
+        _checked(lambda: rules.check_note(self.s, inp))
 
-    def _check_target(self, inp: ActionIn) -> None:
-        if inp.incident_id and inp.incident_id != self.s.incident_id:
-            raise _reject("the incident is resolved")
+    async def _act(self, transition: Callable[[], Outcome]) -> IncidentView:
+        """Apply an Update's transition once the incident is open; answer once it is written."""
+        await self._wait_opened()
+        try:
+            self._apply(transition())
+        except Rejected as exc:  # the state changed between the validator and now
+            raise _reject(str(exc)) from None
+        await self._written_soon()
+        return rules.view(self.s)
 
-    # --- main loop --------------------------------------------------------------------------
+    async def _wait_opened(self) -> None:
+        await workflow.wait_condition(lambda: self.s.opened)
+
+    # --- the run loop -----------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
-        if inp.carried is None:
-            await workflow.wait_condition(lambda: bool(self._inbox))
-            if not any(a.action == "trigger" for a in self._inbox):
+        if not self.s.opened:
+            await workflow.wait_condition(lambda: bool(self.s.inbox))
+            if not rules.has_trigger(self.s.inbox):
                 # An acknowledge or resolve for an incident that does not exist: nothing to open.
                 return rules.view(self.s)
             await self._open()
         else:
-            self._resume_chains()
-            # A sync in flight when the previous run continued as new was abandoned.
-            self._want_chat_sync()
+            for chain in self.s.chains:
+                self._start_chain(chain)
+            self._want_chat_sync()  # a sync in flight when the last run continued was dropped
         while True:
-            self._take_alerts()
+            self._apply(rules.take_alerts(self.s, workflow.now()))
             if self.s.status == "resolved":
                 break
             if self.s.pending_page and self.s.status == "triggered":
-                await self._page_current_level()
+                await self._flush()  # the timeline shows what led to this page before it
+                await self._page()
                 continue
             await self._flush()
             if self._history_full():
@@ -245,63 +238,306 @@ class IncidentWorkflow(IncidentEngine):
             except TimeoutError:
                 pass
             self._dirty = False
-            self._on_deadlines(workflow.now())
-        self._cancel_chains()
+            self._apply(rules.on_deadlines(self.s, workflow.now()))
         await self._flush()
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self._sending and self._chat_idle()
         )
-        if self._after_resolve:
+        if self.s.after_resolve:
             # Alerts that arrived as the incident resolved open a new incident in a new run.
             workflow.continue_as_new(
                 IncidentInput(
                     incident_id=str(workflow.uuid4()),
                     service_id=self.s.service_id,
                     dedup_key=self.s.dedup_key,
-                    carried_alerts=self._after_resolve,
+                    carried_alerts=self.s.after_resolve,
                     max_history_events=self.s.max_history_events,
                 )
             )
         return rules.view(self.s)
 
-    async def _wait_opened(self) -> None:
-        await workflow.wait_condition(lambda: self._opened)
-
     async def _open(self) -> None:
-        first = next(a for a in self._inbox if a.action == "trigger")
+        """One activity writes the incident row, its first alert and event, and pages level 1."""
+        first = next(a for a in self.s.inbox if a.action == "trigger")
         info = workflow.info()
         now = workflow.now()
-        s = self.s
-        s.title, s.severity, s.created_at = first.summary, first.severity, now
-        s.first_run_id = info.run_id
-        opened_event = self._new_event("triggered", first.actor, summary=first.summary)
+        self.s, event, page = rules.opening(self.s, first, now, info.run_id)
         opened = await workflow.execute_activity(
             "open_incident",
             OpenIncident(
-                incident_id=s.incident_id,
+                incident_id=self.s.incident_id,
                 workflow_id=info.workflow_id,
                 run_id=info.run_id,
-                service_id=s.service_id,
-                dedup_key=s.dedup_key,
-                title=s.title,
-                severity=s.severity,
+                service_id=self.s.service_id,
+                dedup_key=self.s.dedup_key,
+                title=self.s.title,
+                severity=self.s.severity,
                 opened_at=now,
                 alerts=[first],
-                event=opened_event,
+                event=event,
+                page_key=page.page_key,
+                page_position=page.position,
             ),
             result_type=OpenedIncident,
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
-            summary="open incident",
+            summary="open incident, page level 1",
         )
-        self._inbox.remove(first)
-        s.number, s.service_name, s.urgency = opened.number, opened.service_name, opened.urgency
-        s.policy = opened.policy
-        s.alert_count = 1
-        s.ack_timeout_seconds = opened.ack_timeout_seconds
-        s.chat = opened.chat
-        s.auto_resolve_seconds = opened.auto_resolve_seconds
-        if opened.auto_resolve_seconds:
-            s.auto_resolve_deadline = now + timedelta(seconds=opened.auto_resolve_seconds)
-        self._opened = True
-        self._upsert_search_attributes()
+        self._apply(rules.opened(self.s, opened, page, workflow.now()))
+        self._want_chat_sync()
+
+    async def _page(self) -> None:
+        self.s, page = rules.begin_page(self.s, workflow.now())
+        paged = await workflow.execute_activity(
+            "page_level",
+            PageLevel(
+                incident_id=self.s.incident_id,
+                level=page.level,
+                targets=page.targets,
+                urgency=self.s.urgency,
+                page_key=page.page_key,
+                position=page.position,
+                at=page.at,
+            ),
+            result_type=PagedLevel,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"page level {page.level}",
+        )
+        self._apply(rules.level_paged(self.s, page, paged, workflow.now()))
+
+    # --- carrying out commands --------------------------------------------------------------
+
+    def _apply(self, outcome: Outcome) -> None:
+        if outcome.state is not self.s:
+            self._dirty = True  # every change may move a deadline: the run loop plans again
+        self.s = outcome.state
+        for command in outcome.commands:
+            if isinstance(command, StopChains):
+                self._stopped.update(self._chains)
+                self._chains.clear()
+            elif isinstance(command, StartChains):
+                for chain in command.chains:
+                    self._start_chain(chain)
+            elif isinstance(command, Announce):
+                self._in_background(self._announce(command.page))
+            elif isinstance(command, Page):  # pragma: no cover - paging is the run loop's
+                raise AssertionError("pages are taken by the run loop")
+        if not self.s.opened:
+            return
+        searched = rules.search_fields(self.s)
+        if searched != self._searched:
+            self._searched = searched
+            number, status, service, severity, level = searched
+            workflow.upsert_search_attributes(
+                [
+                    INCIDENT_NUMBER.value_set(number),
+                    INCIDENT_STATUS.value_set(status),
+                    SERVICE_NAME.value_set(service),
+                    SEVERITY.value_set(severity),
+                    ESCALATION_LEVEL.value_set(level),
+                ]
+            )
+        details = rules.details_markdown(self.s)
+        if details != self._details:
+            self._details = details
+            workflow.set_current_details(details)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        # Counted now, not when the task first runs: the run's end waits for it.
+        self._sending += 1
+        self._background = [t for t in self._background if not t.done()]
+        self._background.append(asyncio.create_task(self._counted(work)))
+
+    async def _counted(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        finally:
+            self._sending -= 1
+
+    def _start_chain(self, chain: Chain) -> None:
+        self._chains[chain.page_id] = asyncio.create_task(self._run_chain(chain))
+
+    async def _run_chain(self, chain: Chain) -> None:
+        """Send a paged user's steps at their delays until the chain is stopped."""
+
+        def stopped() -> bool:
+            return chain.page_id in self._stopped
+
+        index = chain.next_step
+        while index < len(chain.steps) and not stopped():
+            step = chain.steps[index]
+            due = chain.started_at + timedelta(seconds=step.delay_seconds)
+            if due > workflow.now():
+                try:
+                    await workflow.wait_condition(
+                        stopped,
+                        timeout=due - workflow.now(),
+                        timeout_summary=f"wait for {step.channel}",
+                    )
+                    return  # stopped while waiting
+                except TimeoutError:
+                    pass
+            # The next step never waits for this one: a channel that hangs or retries for
+            # minutes must not hold up "SMS after 2 minutes".
+            self.s = rules.step_started(self.s, chain.page_id)
+            self._in_background(self._send_step(chain, index))
+            index += 1
+        self._chains.pop(chain.page_id, None)
+        self.s = rules.chain_done(self.s, chain.page_id)
+
+    async def _send_step(self, chain: Chain, index: int) -> None:
+        """Send one step of a chain (an activity with retries); a failure is logged, not raised."""
+        s, step = self.s, chain.steps[index]
+        try:
+            await workflow.execute_activity(
+                "send_notification",
+                SendNotification(
+                    idempotency_key=f"{s.incident_id}:{chain.page_id}:{index}",
+                    position=chain.page_id,
+                    incident_id=s.incident_id,
+                    number=s.number,
+                    title=s.title,
+                    service_name=s.service_name,
+                    severity=s.severity,
+                    user_id=chain.user_id,
+                    level=chain.level,
+                    step=step,
+                    attempt_at=workflow.now(),
+                ),
+                result_type=DeliveryResult,
+                start_to_close_timeout=SEND_TIMEOUT,
+                retry_policy=SEND_RETRY,
+                summary=f"notify via {step.channel}",
+            )
+        except ActivityError:
+            # A channel that keeps failing must not stop the chain or the escalation: the
+            # failure is in the delivery log, and the next step (or level) goes on.
+            workflow.logger.warning("notification step failed", exc_info=True)
+
+    async def _announce(self, inp: AnnouncePage) -> None:
+        """Post the page to the team's chat channels; a failure never stops the escalation."""
+        try:
+            await workflow.execute_activity(
+                "announce_page",
+                inp,
+                start_to_close_timeout=SEND_TIMEOUT,
+                retry_policy=SEND_RETRY,
+                summary="announce in chat",
+            )
+        except ActivityError:
+            workflow.logger.warning("announcing the page failed", exc_info=True)
+
+    # --- the projection in PostgreSQL -------------------------------------------------------
+
+    async def _written_soon(self) -> None:
+        """Let the run loop write this Update's change, so the caller reads what it did.
+
+        Bounded: an Update never waits on PostgreSQL longer than PROJECTION_WAIT; during an
+        outage it answers from the workflow's state and the projection catches up later.
+        """
+        mine = self.s.changes
+        try:
+            await workflow.wait_condition(
+                lambda: self.s.flushed_changes >= mine,
+                timeout=PROJECTION_WAIT,
+                timeout_summary="projection",
+            )
+        except TimeoutError:
+            workflow.logger.warning("projection is behind; answering from workflow state")
+
+    async def _flush(self) -> None:
+        """Write what changed since the last write (one activity; a storm's alerts in chunks).
+
+        Only the run loop calls this, so projection writes never race each other.
+        """
+        upto = self.s.changes
+        taken = rules.take_writes(self.s)
+        if taken is not None:
+            self.s, fields, events, alerts = taken
+            *first, last = rules.chunks(alerts, PROJECTION_MAX_ALERTS, PROJECTION_MAX_BYTES) or [[]]
+            for chunk in first:  # one activity input must stay under Temporal's 2 MB limit
+                early = Projection(
+                    incident_id=self.s.incident_id, version=self.s.version, alerts=chunk
+                )
+                await self._record(early, f"{len(chunk)} alerts")
+            projection = Projection(
+                incident_id=self.s.incident_id,
+                version=self.s.version,
+                fields=fields,
+                events=events,
+                alerts=last,
+            )
+            await self._record(projection, ", ".join(e.type for e in events) or "update")
+            self._want_chat_sync()
+        self.s = rules.written(self.s, upto)
+
+    async def _record(self, projection: Projection, summary: str) -> None:
+        await workflow.execute_activity(
+            "record_incident",
+            projection,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=summary,
+        )
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self.s.max_history_events
+        )
+
+    async def _continue_as_new(self) -> None:
+        await self._flush()  # Updates in flight wait for this before they finish
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._sending
+        )
+        await self._flush()
+        if len(rules.chunks(self.s.inbox, PROJECTION_MAX_ALERTS, PROJECTION_MAX_BYTES)) > 1:
+            # Too many alerts piled up to carry in one input: the run loop takes and writes
+            # them first, then comes back here.
+            self._dirty = True
+            return
+        workflow.continue_as_new(
+            IncidentInput(
+                incident_id=self.s.incident_id,
+                service_id=self.s.service_id,
+                dedup_key=self.s.dedup_key,
+                carried=self.s,
+                max_history_events=self.s.max_history_events,
+            )
+        )
+
+    # --- the incident's chat messages (Slack) -----------------------------------------------
+    # After each projection write, one background task brings the messages up to date,
+    # coalescing requests that arrive while it runs. The run loop never awaits it, so a Slack
+    # outage cannot hold up escalation; only the end of the run waits for its last sync.
+
+    def _want_chat_sync(self) -> None:
+        if not self.s.chat:
+            return
+        self._chat_wanted = True
+        if self._chat_task is None:
+            self._chat_task = asyncio.create_task(self._sync_chat_loop())
+
+    async def _sync_chat_loop(self) -> None:
+        try:
+            while self._chat_wanted:
+                self._chat_wanted = False
+                try:
+                    await workflow.execute_activity(
+                        "sync_chat",
+                        SyncChat(incident_id=self.s.incident_id, version=self.s.version),
+                        start_to_close_timeout=CHAT_TIMEOUT,
+                        retry_policy=CHAT_RETRY,
+                        summary="update Slack",
+                    )
+                except ActivityError as err:
+                    # Slack being down must never stop the incident: the next change tries again.
+                    workflow.logger.warning("chat sync failed: %s", err.cause)
+        finally:
+            self._chat_task = None
+
+    def _chat_idle(self) -> bool:
+        return self._chat_task is None

@@ -85,6 +85,15 @@ class Chain(BaseModel):
     next_step: int = 0
 
 
+class TimelineEventIn(BaseModel):
+    id: str
+    at: datetime
+    position: int = 0  # the workflow's order among events of the same instant
+    type: str
+    actor: Actor
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 class IncidentState(BaseModel):
     """Everything the workflow knows; carried across continue-as-new."""
 
@@ -122,6 +131,16 @@ class IncidentState(BaseModel):
     max_history_events: int = 10_000
     # Slack was configured when the incident opened: its messages follow every change.
     chat: bool = False
+    # --- what the workflow has not carried out yet (empty again after each write) -------------
+    opened: bool = False  # the incident row exists (the first activity returned)
+    inbox: list[AlertIn] = Field(default_factory=list)  # received, not yet taken
+    after_resolve: list[AlertIn] = Field(default_factory=list)  # they open the next incident
+    outbox: list[TimelineEventIn] = Field(default_factory=list)  # events not yet written
+    unwritten_alerts: list[AlertIn] = Field(default_factory=list)  # alert rows not yet written
+    override_targets: list[str] | None = None  # reassigned users: paged in the level's place
+    changes: int = 0  # counts recorded changes; flushed_changes trails it
+    flushed_changes: int = 0
+    projected: dict[str, Any] | None = None  # the incident row's fields as last written
 
 
 class IncidentInput(BaseModel):
@@ -188,48 +207,6 @@ class NoteIn(ActionIn):
 # --- Activity inputs and outputs --------------------------------------------------------------
 
 
-class TimelineEventIn(BaseModel):
-    id: str
-    at: datetime
-    position: int = 0  # the workflow's order among events of the same instant
-    type: str
-    actor: Actor
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class OpenIncident(BaseModel):
-    incident_id: str
-    workflow_id: str
-    run_id: str
-    service_id: str
-    dedup_key: str
-    title: str
-    severity: Severity
-    opened_at: datetime
-    alerts: list[AlertIn]
-    event: TimelineEventIn
-
-
-class OpenedIncident(BaseModel):
-    number: int
-    service_name: str
-    urgency: Urgency
-    policy: PolicySnapshot
-    ack_timeout_seconds: float | None = None
-    auto_resolve_seconds: float | None = None
-    chat: bool = False  # Slack is configured: keep the incident's messages in sync
-
-
-class Projection(BaseModel):
-    """A change of the incident as the workflow decided it, to write to PostgreSQL."""
-
-    incident_id: str
-    version: int
-    fields: dict[str, Any] = Field(default_factory=dict)
-    events: list[TimelineEventIn] = Field(default_factory=list)
-    alerts: list[AlertIn] = Field(default_factory=list)
-
-
 class PageLevel(BaseModel):
     incident_id: str
     level: int  # 1-based, as people count
@@ -251,6 +228,43 @@ class PagedLevel(BaseModel):
     unresolved: list[str] = Field(default_factory=list)  # targets that led to nobody, and why
     # A team chat channel (Slack channel, Teams webhook) is configured: announce the page there.
     announce: bool = False
+
+
+class OpenIncident(BaseModel):
+    incident_id: str
+    workflow_id: str
+    run_id: str
+    service_id: str
+    dedup_key: str
+    title: str
+    severity: Severity
+    opened_at: datetime
+    alerts: list[AlertIn]
+    event: TimelineEventIn
+    # Level 1 is paged in the same activity: its 'paged' events get ids "{page_key}:{user_id}".
+    page_key: str
+    page_position: int
+
+
+class OpenedIncident(BaseModel):
+    number: int
+    service_name: str
+    urgency: Urgency
+    policy: PolicySnapshot
+    ack_timeout_seconds: float | None = None
+    auto_resolve_seconds: float | None = None
+    chat: bool = False  # Slack is configured: keep the incident's messages in sync
+    paged: PagedLevel  # level 1, paged by the same activity (its assignees are in the row)
+
+
+class Projection(BaseModel):
+    """A change of the incident as the workflow decided it, to write to PostgreSQL."""
+
+    incident_id: str
+    version: int
+    fields: dict[str, Any] = Field(default_factory=dict)
+    events: list[TimelineEventIn] = Field(default_factory=list)
+    alerts: list[AlertIn] = Field(default_factory=list)
 
 
 class AnnouncePage(BaseModel):

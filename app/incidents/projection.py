@@ -121,9 +121,10 @@ async def open_incident(
     policy_id: str,
     opened_at: datetime,
     alerts: list[AlertIn],
-    event: TimelineEventIn,
+    events: list[TimelineEventIn],
+    assigned_to: list[str] | None = None,
 ) -> int:
-    """Insert the incident row (once) with its first alert and event; return its number."""
+    """Insert the incident row (once) with its first alert and events; return its number."""
     stmt = (
         insert(Incident)
         .values(
@@ -135,7 +136,7 @@ async def open_incident(
             service_id=UUID(service_id),
             escalation_policy_id=UUID(policy_id),
             escalation_level=1,
-            assigned_to=[],
+            assigned_to=[UUID(u) for u in assigned_to or []],
             alert_count=len(alerts),
             dedup_key=dedup_key,
             workflow_id=workflow_id,
@@ -155,7 +156,7 @@ async def open_incident(
             text("SELECT number FROM incidents WHERE id = :id"), {"id": UUID(incident_id)}
         )
     await insert_alerts(session, incident_id, alerts)
-    await insert_events(session, incident_id, [event])
+    await insert_events(session, incident_id, events)
     await notify(session, incident_id, "opened", number=number, status="triggered")
     return int(number)
 

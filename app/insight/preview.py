@@ -23,7 +23,7 @@ from app.identity.models import User
 # --- the engine's own code: re-point these if it moves (e.g. to app/oncall/) ---------------------
 from app.notify.delivery import plan as plan_notifications
 from app.oncall.targets import resolve as resolve_targets
-from workflows.incident_state import next_level
+from workflows.incident_rules import next_level
 from workflows.incident_types import IncidentState, PolicySnapshot, Target
 
 # isort: split

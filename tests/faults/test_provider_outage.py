@@ -36,7 +36,7 @@ COOLDOWN = 8.0  # PAGEFREE_SMS_BREAKER_COOLDOWN for the worker, seconds
 SDK_TIMEOUT = 10.0  # the Twilio HTTP client's timeout (app/notify/channels/phone.py)
 HANG = SDK_TIMEOUT + 5  # a hanging request is answered (503) only after the SDK gave up
 ESCALATION = 10.0  # level 1's delay in the escalation test
-BACKOFF = [2.0, 4.0, 8.0, 16.0]  # SEND_RETRY: 2 s doubling (workflows/incident_engine.py)
+BACKOFF = [2.0, 4.0, 8.0, 16.0]  # SEND_RETRY: 2 s doubling (workflows/incident.py)
 
 
 @dataclass

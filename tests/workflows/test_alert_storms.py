@@ -17,7 +17,7 @@ from app.incidents import service as incidents
 from app.incidents.models import Alert, Incident
 from tests import incident_helpers as h
 from workflows import WORKFLOWS
-from workflows.incident_engine import PROJECTION_MAX_ALERTS, PROJECTION_MAX_BYTES
+from workflows.incident import PROJECTION_MAX_ALERTS, PROJECTION_MAX_BYTES
 from workflows.incident_types import Actor, AlertIn
 
 

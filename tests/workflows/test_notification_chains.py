@@ -1,6 +1,7 @@
 """A paged user's notification chain (push now, SMS later, voice later still) and its cancellation.
 
-Here `page_level` is wrapped so that each user gets a three-step plan on the `log` channel, and
+Here `open_incident` and `page_level` (the activities that page a level) are wrapped so that
+each user gets a three-step plan on the `log` channel, and
 the workflow's handling of the chain is what is observed (tests/notify covers real channels).
 """
 
@@ -25,6 +26,8 @@ from workflows.incident_types import (
     Actor,
     AnnouncePage,
     NotificationStep,
+    OpenedIncident,
+    OpenIncident,
     PagedLevel,
     PageLevel,
     ResolveIn,
@@ -40,15 +43,23 @@ async def chain_worker(
     real = IncidentActivities(sessionmaker, settings)
     notify = NotifyActivities(sessionmaker, settings, Channels())
 
-    @activity.defn(name="page_level")
-    async def page_level(inp: PageLevel) -> PagedLevel:
-        paged = await real.page_level(inp)
+    def planned(paged: PagedLevel) -> PagedLevel:
         for user in paged.users:
             user.steps = [NotificationStep(channel="log", address=f"step-{d}", delay_seconds=d)
                           for d in PLAN]  # fmt: skip
         return paged
 
-    acts = [real.open_incident, real.record_incident, real.load_policy, page_level,
+    @activity.defn(name="open_incident")
+    async def open_incident(inp: OpenIncident) -> OpenedIncident:
+        opened = await real.open_incident(inp)
+        opened.paged = planned(opened.paged)
+        return opened
+
+    @activity.defn(name="page_level")
+    async def page_level(inp: PageLevel) -> PagedLevel:
+        return planned(await real.page_level(inp))
+
+    acts = [open_incident, real.record_incident, real.load_policy, page_level,
             notify.send_notification]  # fmt: skip
     async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
                       workflows=WORKFLOWS, activities=acts) as w:  # fmt: skip
@@ -141,6 +152,12 @@ async def announcing_worker(
     notify = NotifyActivities(sessionmaker, settings, Channels())
     seen: list[AnnouncePage] = []
 
+    @activity.defn(name="open_incident")
+    async def open_incident(inp: OpenIncident) -> OpenedIncident:
+        opened = await real.open_incident(inp)
+        opened.paged.announce = True
+        return opened
+
     @activity.defn(name="page_level")
     async def page_level(inp: PageLevel) -> PagedLevel:
         paged = await real.page_level(inp)
@@ -151,7 +168,7 @@ async def announcing_worker(
     async def announce_page(inp: AnnouncePage) -> None:
         seen.append(inp)
 
-    acts = [real.open_incident, real.record_incident, real.load_policy, page_level,
+    acts = [open_incident, real.record_incident, real.load_policy, page_level,
             notify.send_notification, announce_page]  # fmt: skip
     async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
                       workflows=WORKFLOWS, activities=acts):  # fmt: skip

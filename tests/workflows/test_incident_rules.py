@@ -1,0 +1,369 @@
+"""The incident's rules without a server: tables of transitions, and properties (hypothesis)
+over any sequence of what people, monitors and timers do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workflows import incident_rules as rules
+from workflows.incident_rules import (
+    Outcome,
+    Page,
+    Rejected,
+    StartChains,
+    StopChains,
+)
+from workflows.incident_types import (
+    ActionIn,
+    Actor,
+    AlertIn,
+    IncidentInput,
+    IncidentState,
+    Level,
+    NotificationStep,
+    OpenedIncident,
+    PagedLevel,
+    PagedUser,
+    PolicySnapshot,
+    SnoozeIn,
+    Target,
+)
+from workflows.limits import MAX_SNOOZE, MIN_SNOOZE
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def record_histories() -> None:
+    """No server here, so no histories to record (overrides the package's fixture)."""
+
+
+ALICE = Actor(type="user", id="alice", via="api")
+MONITOR = Actor(type="integration", via="events")
+
+
+def _policy(levels: int = 2, repeat: int = 0, delay: float = 300) -> PolicySnapshot:
+    return PolicySnapshot(
+        id="pol",
+        name="primary",
+        repeat=repeat,
+        levels=[
+            Level(delay_seconds=delay, targets=[Target(type="user", id=f"u{i}")])
+            for i in range(levels)
+        ],
+    )
+
+
+def _alert(action: str = "trigger", summary: str = "CPU on fire") -> AlertIn:
+    return AlertIn.model_validate(
+        {"id": f"{action}-{summary}", "action": action, "summary": summary, "dedup_key": "cpu",
+         "received_at": T0, "actor": MONITOR.model_dump()}
+    )  # fmt: skip
+
+
+def _paged(*users: str) -> PagedLevel:
+    steps = [NotificationStep(channel="log", delay_seconds=0)]
+    return PagedLevel(users=[PagedUser(user_id=u, name=u, steps=steps) for u in users])
+
+
+def _opened(
+    levels: int = 2,
+    repeat: int = 0,
+    ack_timeout: float | None = None,
+    auto_resolve: float | None = None,
+) -> IncidentState:
+    """An incident opened at T0 whose level 1 paged u0."""
+    s = rules.new_state(IncidentInput(incident_id="inc", service_id="svc", dedup_key="cpu"))
+    s = rules.receive(s, [_alert()])
+    s, _, page = rules.opening(s, s.inbox[0], T0, "run")
+    result = OpenedIncident(
+        number=7,
+        service_name="api",
+        urgency="high",
+        policy=_policy(levels, repeat),
+        ack_timeout_seconds=ack_timeout,
+        auto_resolve_seconds=auto_resolve,
+        paged=_paged("u0"),
+    )
+    return rules.opened(s, result, page, T0).state
+
+
+def _types(s: IncidentState) -> list[str]:
+    return [e.type for e in s.outbox]
+
+
+def _page_now(s: IncidentState, now: datetime, *users: str) -> Outcome:
+    s, page = rules.begin_page(s, now)
+    return rules.level_paged(s, page, _paged(*users), now)
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def test_opening_pages_level_one_and_leaves_nothing_to_write() -> None:
+    s = _opened()
+    assert s.opened and s.number == 7 and s.assigned_to == ["u0"] and s.alert_count == 1
+    assert [c.user_id for c in s.chains] == ["u0"] and s.level_deadline == T0 + timedelta(
+        seconds=300
+    )
+    assert rules.take_writes(s) is None  # the first activity wrote the row as it is now
+    assert rules.invalid(s) == []
+
+
+@dataclass
+class Case:
+    name: str
+    state: Callable[[], IncidentState]
+    act: Callable[[IncidentState], Outcome]
+    status: str
+    events: list[str]
+    stops_chains: bool = False
+    pending_page: bool = False
+    level: int = 1
+
+
+LATER = T0 + timedelta(seconds=10)
+CASES = [
+    Case("acknowledge", _opened, lambda s: rules.acknowledge(s, ALICE, LATER),
+         "acknowledged", ["acknowledged"], stops_chains=True),
+    Case("acknowledge twice is a no-op", lambda: rules.acknowledge(_opened(), ALICE, T0).state,
+         lambda s: rules.acknowledge(s, ALICE, LATER), "acknowledged", ["acknowledged"]),
+    Case("resolve with a note", _opened, lambda s: rules.resolve(s, ALICE, "rolled back", LATER),
+         "resolved", ["resolved"], stops_chains=True),
+    Case("escalate pages the next level", _opened, lambda s: rules.escalate(s, ALICE, LATER),
+         "triggered", ["escalated"], stops_chains=True, pending_page=True, level=2),
+    Case("escalate an acknowledged incident", lambda: rules.acknowledge(_opened(), ALICE, T0).state,
+         lambda s: rules.escalate(s, ALICE, LATER), "triggered",
+         ["acknowledged", "unacknowledged", "escalated"], stops_chains=True, pending_page=True,
+         level=2),
+    Case("escalate past the last level wraps to level 1", lambda: _opened(levels=1),
+         lambda s: rules.escalate(s, ALICE, LATER), "triggered", ["escalated"],
+         stops_chains=True, pending_page=True, level=1),
+    Case("level 1 times out", _opened,
+         lambda s: rules.on_deadlines(s, T0 + timedelta(seconds=300)), "triggered", ["escalated"],
+         stops_chains=True, pending_page=True, level=2),
+    Case("before the deadline nothing happens", _opened,
+         lambda s: rules.on_deadlines(s, T0 + timedelta(seconds=299)), "triggered", []),
+    Case("the last level times out: exhausted, stays", lambda: _opened(levels=1),
+         lambda s: rules.on_deadlines(s, T0 + timedelta(seconds=300)), "triggered",
+         ["escalation_exhausted"], stops_chains=True),
+    Case("the last level times out with a repeat: level 1 again", lambda: _opened(repeat=1),
+         lambda s: rules.on_deadlines(
+             _page_now(rules.on_deadlines(s, T0 + timedelta(seconds=300)).state,
+                       T0 + timedelta(seconds=300), "u1").state,
+             T0 + timedelta(seconds=600)),
+         "triggered", ["escalated", "escalated"], stops_chains=True, pending_page=True),
+    Case("snooze acknowledges", _opened, lambda s: rules.snooze(s, ALICE, 60, LATER),
+         "acknowledged", ["acknowledged", "snoozed"], stops_chains=True),
+    Case("a snooze ends: triggered again", lambda: rules.snooze(_opened(), ALICE, 60, T0).state,
+         lambda s: rules.on_deadlines(s, T0 + timedelta(seconds=60)), "triggered",
+         ["acknowledged", "snoozed", "unacknowledged"], stops_chains=True, pending_page=True),
+    Case("acknowledgement timeout",
+         lambda: rules.acknowledge(_opened(ack_timeout=30), ALICE, T0).state,
+         lambda s: rules.on_deadlines(s, T0 + timedelta(seconds=30)), "triggered",
+         ["acknowledged", "unacknowledged"], stops_chains=True, pending_page=True),
+    Case("auto-resolve", lambda: _opened(auto_resolve=100),
+         lambda s: rules.on_deadlines(s, T0 + timedelta(seconds=100)), "resolved", ["resolved"],
+         stops_chains=True),
+    Case("a resolve alert from the source", lambda: rules.receive(_opened(), [_alert("resolve")]),
+         lambda s: rules.take_alerts(s, LATER), "resolved", ["resolved"], stops_chains=True),
+    Case("more triggers are counted", lambda: rules.receive(_opened(), [_alert(), _alert()]),
+         lambda s: rules.take_alerts(s, LATER), "triggered", ["alert"]),
+    Case("reassign to users", _opened, lambda s: rules.reassign_users(s, ALICE, ["x", "x"], LATER),
+         "triggered", ["reassigned"], stops_chains=True, pending_page=True),
+    Case("reassign to a policy starts at its level 1",
+         lambda: rules.escalate(_opened(), ALICE, T0).state,
+         lambda s: rules.reassign_policy(s, ALICE, _policy(3), LATER), "triggered",
+         ["escalated", "reassigned"], stops_chains=True, pending_page=True),
+    Case("a note", _opened, lambda s: rules.note(s, ALICE, "looking", LATER), "triggered",
+         ["note"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_transition(case: Case) -> None:
+    before = case.state()
+    snapshot = before.model_dump()
+    out = case.act(before)
+    s = out.state
+    assert before.model_dump() == snapshot  # the input state is never changed
+    assert s.status == case.status
+    assert _types(s) == case.events
+    assert any(isinstance(c, StopChains) for c in out.commands) == case.stops_chains
+    assert s.pending_page == case.pending_page
+    assert s.level_index + 1 == case.level
+    assert rules.invalid(s) == []
+
+
+def test_level_that_reaches_nobody_is_recorded_and_skipped() -> None:
+    s = rules.on_deadlines(_opened(levels=3), T0 + timedelta(seconds=300)).state
+    out = _page_now(s, T0 + timedelta(seconds=300))  # level 2 resolves to nobody
+    assert _types(out.state)[-2:] == ["level_empty", "escalated"]
+    assert out.state.pending_page and out.state.level_index == 2
+
+
+def test_reassigned_users_are_paged_in_the_levels_place() -> None:
+    s = rules.reassign_users(_opened(), ALICE, ["x", "y", "x"], LATER).state
+    s, page = rules.begin_page(s, LATER)
+    assert page.targets == [Target(type="user", id="x"), Target(type="user", id="y")]
+    assert s.override_targets is None  # once: the next level is the policy's again
+
+
+def test_a_page_in_flight_when_acknowledged_starts_no_chain() -> None:
+    s = rules.escalate(_opened(), ALICE, LATER).state
+    s, page = rules.begin_page(s, LATER)
+    s = rules.acknowledge(s, ALICE, LATER).state
+    out = rules.level_paged(s, page, _paged("u1"), LATER)
+    assert out.commands == [] and out.state.chains == [] and out.state.level_deadline is None
+
+
+def test_a_level_lasts_its_delay_from_when_it_fired() -> None:
+    s = rules.on_deadlines(_opened(), T0 + timedelta(seconds=300)).state
+    s, page = rules.begin_page(s, T0 + timedelta(seconds=300))
+    s = rules.level_paged(s, page, _paged("u1"), T0 + timedelta(seconds=340)).state
+    assert s.level_deadline == T0 + timedelta(seconds=600)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "ok"),
+    [(0, False), (0.5, False), (MIN_SNOOZE.total_seconds(), True), (3600, True),
+     (MAX_SNOOZE.total_seconds(), True), (MAX_SNOOZE.total_seconds() + 1, False)],
+)  # fmt: skip
+def test_snooze_bounds(seconds: float, ok: bool) -> None:
+    inp = SnoozeIn(actor=ALICE, seconds=seconds)
+    if ok:
+        rules.check_snooze(_opened(), inp)
+    else:
+        with pytest.raises(Rejected, match="between 1 second and 7 days"):
+            rules.check_snooze(_opened(), inp)
+
+
+def test_an_action_meant_for_an_earlier_incident_is_rejected() -> None:
+    with pytest.raises(Rejected):
+        rules.check_acknowledge(_opened(), ActionIn(actor=ALICE, incident_id="another"))
+
+
+def test_writes_carry_events_alerts_and_fields_once() -> None:
+    s = rules.take_alerts(rules.receive(_opened(), [_alert(summary="b")]), LATER).state
+    taken = rules.take_writes(s)
+    assert taken is not None
+    s2, fields, events, alerts = taken
+    assert [e.type for e in events] == ["alert"] and [a.summary for a in alerts] == ["b"]
+    assert fields["alert_count"] == 2 and s2.version == s.version + 1
+    assert rules.take_writes(s2) is None
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+ACTIONS = st.one_of(
+    st.tuples(st.just("ack")),
+    st.tuples(st.just("resolve")),
+    st.tuples(st.just("escalate")),
+    st.tuples(st.just("note")),
+    st.tuples(st.just("snooze"), st.floats(min_value=1, max_value=3600)),
+    st.tuples(st.just("reassign_users")),
+    st.tuples(st.just("reassign_policy"), st.integers(min_value=1, max_value=3)),
+    st.tuples(st.just("alert"), st.sampled_from(["trigger", "acknowledge", "resolve"])),
+    st.tuples(st.just("wait"), st.floats(min_value=0, max_value=4000)),
+    st.tuples(st.just("page_starts")),
+    st.tuples(st.just("page_done"), st.integers(min_value=0, max_value=2)),
+    st.tuples(st.just("written")),
+)
+
+
+@dataclass
+class World:
+    """The rules driven as the workflow drives them, with pages in flight."""
+
+    s: IncidentState
+    now: datetime
+    in_flight: list[Page]
+
+    def step(self, action: tuple[object, ...]) -> Outcome:
+        s, now, kind = self.s, self.now, action[0]
+        if kind == "ack":
+            return rules.acknowledge(s, ALICE, now)
+        if kind == "resolve":
+            return rules.resolve(s, ALICE, None, now)
+        if kind == "escalate":
+            return rules.escalate(s, ALICE, now)
+        if kind == "note":
+            return rules.note(s, ALICE, "hi", now)
+        if kind == "snooze":
+            return rules.snooze(s, ALICE, float(action[1]), now)  # type: ignore[arg-type]
+        if kind == "reassign_users":
+            return rules.reassign_users(s, ALICE, ["x"], now)
+        if kind == "reassign_policy":
+            return rules.reassign_policy(s, ALICE, _policy(int(action[1])), now)  # type: ignore[call-overload]
+        if kind == "alert":
+            return rules.take_alerts(rules.receive(s, [_alert(str(action[1]))]), now)
+        if kind == "wait":
+            self.now = now + timedelta(seconds=float(action[1]))  # type: ignore[arg-type]
+            deadline = rules.next_deadline(s)
+            return rules.on_deadlines(s, self.now if deadline is None else min(deadline, self.now))
+        if kind == "page_starts" and s.pending_page and s.status == "triggered":
+            s, page = rules.begin_page(s, now)
+            self.in_flight.append(page)
+            return Outcome(s)
+        if kind == "page_done" and self.in_flight:
+            page = self.in_flight.pop(0)
+            users = [f"p{i}" for i in range(int(action[1]))]  # type: ignore[call-overload]
+            return rules.level_paged(s, page, _paged(*users), now)
+        if kind == "written":
+            taken = rules.take_writes(s)
+            return Outcome(rules.written(taken[0] if taken else s, s.changes))
+        return Outcome(s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ACTIONS, max_size=40), st.integers(min_value=1, max_value=3), st.integers(0, 2))
+def test_no_sequence_of_actions_reaches_an_invalid_state(
+    actions: list[tuple[object, ...]], levels: int, repeat: int
+) -> None:
+    world = World(_opened(levels=levels, repeat=repeat, ack_timeout=900), T0, [])
+    for action in actions:
+        before = world.s
+        was = before.status
+        try:
+            out = world.step(action)
+        except Rejected:
+            assert before.status == "resolved"  # only a resolved incident refuses actions here
+            continue
+        s = out.state
+        assert rules.invalid(s) == [], (action, rules.invalid(s))
+        assert s.seq >= before.seq and s.changes >= before.changes
+        if action[0] == "ack" and was == "triggered":
+            # Acknowledge always stops paging: no chain, no pending page, no deadline.
+            assert s.status == "acknowledged" and not s.chains and not s.pending_page
+            assert s.level_deadline is None and StopChains() in out.commands
+        if s.status == "acknowledged":
+            assert not any(isinstance(c, StartChains) for c in out.commands)
+        if was == "resolved":
+            # Resolve is final.
+            assert s.status == "resolved" and not s.pending_page and not s.chains
+            assert not any(isinstance(c, StartChains) for c in out.commands)
+            assert s.alert_count == before.alert_count
+        world.s = s
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(ACTIONS, max_size=30))
+def test_a_resolved_incident_refuses_every_action(actions: list[tuple[object, ...]]) -> None:
+    world = World(rules.resolve(_opened(), ALICE, None, T0).state, T0, [])
+    for action in actions:
+        try:
+            out = world.step(action)
+        except Rejected:
+            continue
+        assert out.state.status == "resolved" and not out.state.chains
+        world.s = out.state
+    for check in (rules.check_acknowledge, rules.check_escalate, rules.check_resolve):
+        with pytest.raises(Rejected):
+            check(world.s, ActionIn(actor=ALICE))

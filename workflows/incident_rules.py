@@ -1,0 +1,668 @@
+"""The incident's rules: every transition as a pure function of (state, input, now).
+
+No Temporal here and no I/O. Each transition returns the new state and the commands the
+workflow carries out (page a level, start or stop notification chains, announce a page).
+Timeline events a transition records wait in `state.outbox` until the workflow writes them;
+deadlines are fields of the state, and `next_deadline` says when the workflow must wake up.
+The input state is never changed: a transition works on a copy.
+
+`workflows/incident.py` feeds signals, Updates and timer fires in here; the tests in
+`tests/workflows/test_incident_rules.py` check these rules without a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from workflows import limits
+from workflows.incident_types import (
+    ActionIn,
+    Actor,
+    AlertIn,
+    AnnouncePage,
+    Chain,
+    IncidentInput,
+    IncidentState,
+    IncidentView,
+    NoteIn,
+    OpenedIncident,
+    PagedLevel,
+    PolicySnapshot,
+    ReassignIn,
+    SnoozeIn,
+    Target,
+    TimelineEventIn,
+)
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """Resolve these targets now and page whom they lead to (the current level)."""
+
+    level: int  # 1-based, as people count
+    targets: list[Target]
+    page_key: str  # 'paged' events get ids "{page_key}:{user_id}"
+    position: int
+    at: datetime  # the instant the level fired: its deadline counts from here
+
+
+@dataclass(frozen=True)
+class StopChains:
+    """Stop every pending notification (a send under way completes and is logged)."""
+
+
+@dataclass(frozen=True)
+class StartChains:
+    chains: list[Chain]
+
+
+@dataclass(frozen=True)
+class Announce:
+    page: AnnouncePage
+
+
+Command = Page | StopChains | StartChains | Announce
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: IncidentState
+    commands: list[Command] = field(default_factory=list)
+
+
+class Rejected(Exception):
+    """An action that is not allowed in this state (the API answers 409)."""
+
+
+# --- building blocks --------------------------------------------------------------------------
+
+
+def new_state(inp: IncidentInput) -> IncidentState:
+    """Return the state of a fresh run (or the carried one after continue-as-new)."""
+    if inp.carried is not None:
+        return inp.carried.model_copy(update={"inbox": [*inp.carried.inbox, *inp.carried_alerts]})
+    return IncidentState(
+        incident_id=inp.incident_id,
+        service_id=inp.service_id,
+        dedup_key=inp.dedup_key,
+        max_history_events=inp.max_history_events,
+        inbox=list(inp.carried_alerts),
+    )
+
+
+def _copy(s: IncidentState) -> IncidentState:
+    # Shallow: transitions replace lists and nested models, they never change them in place.
+    return s.model_copy()
+
+
+def new_event(
+    s: IncidentState, type_: str, actor: Actor, now: datetime, **detail: Any
+) -> TimelineEventIn:
+    """Number the next timeline event (mutates the working copy `s`)."""
+    s.seq += 1
+    return TimelineEventIn(
+        id=f"{s.incident_id}:{s.seq}",
+        at=now,
+        position=s.seq,
+        type=type_,
+        actor=actor,
+        detail=detail,
+    )
+
+
+def _record(s: IncidentState, type_: str, actor: Actor, now: datetime, **detail: Any) -> None:
+    s.outbox = [*s.outbox, new_event(s, type_, actor, now, **detail)]
+    s.changes += 1
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+
+def receive(s: IncidentState, batch: list[AlertIn]) -> IncidentState:
+    """Take a batch of alert events from the signal (the run loop handles them next)."""
+    s = _copy(s)
+    if s.status == "resolved":
+        # Too late for this incident: triggers open the next one (see the end of the run).
+        s.after_resolve = [*s.after_resolve, *(a for a in batch if a.action == "trigger")]
+    else:
+        s.inbox = [*s.inbox, *batch]
+    return s
+
+
+def has_trigger(alerts: list[AlertIn]) -> bool:
+    return any(a.action == "trigger" for a in alerts)
+
+
+def take_alerts(s: IncidentState, now: datetime) -> Outcome:
+    """Count the received triggers, and apply the acknowledges and resolves among them."""
+    if not s.inbox:
+        return Outcome(s)
+    s = _copy(s)
+    batch, s.inbox = s.inbox, []
+    triggers = [a for a in batch if a.action == "trigger"]
+    commands: list[Command] = []
+    if triggers:
+        s.alert_count += len(triggers)
+        s.unwritten_alerts = [*s.unwritten_alerts, *triggers]
+        _record(
+            s,
+            "alert",
+            triggers[0].actor,
+            now,
+            count=len(triggers),
+            summary=triggers[-1].summary,
+            alert_ids=[a.id for a in triggers[:10]],
+        )
+    for a in batch:
+        if a.action == "acknowledge" and s.status == "triggered":
+            out = acknowledge(s, a.actor, now)
+        elif a.action == "resolve" and s.status != "resolved":
+            out = resolve(s, a.actor, a.summary or None, now)
+        else:
+            continue
+        s = out.state
+        commands += out.commands
+    return Outcome(s, commands)
+
+
+# --- opening and paging -----------------------------------------------------------------------
+
+
+def opening(
+    s: IncidentState, first: AlertIn, now: datetime, run_id: str
+) -> tuple[IncidentState, TimelineEventIn, Page]:
+    """Take the first trigger; return the 'triggered' event and level 1's page key.
+
+    Both go to the one activity that writes the incident row and pages level 1 (it knows
+    the targets: it reads the policy).
+    """
+    s = _copy(s)
+    s.inbox = [a for a in s.inbox if a is not first]
+    s.title, s.severity, s.created_at = first.summary, first.severity, now
+    s.first_run_id = run_id
+    s.alert_count = 1
+    event = new_event(s, "triggered", first.actor, now, summary=first.summary)
+    s.seq += 1
+    page = Page(
+        level=1, targets=[], page_key=f"{s.incident_id}:page{s.seq}", position=s.seq, at=now
+    )
+    return s, event, page
+
+
+def opened(s: IncidentState, result: OpenedIncident, page: Page, now: datetime) -> Outcome:
+    """Apply the snapshot the first activity returned, and level 1 as it paged it."""
+    s = _copy(s)
+    s.number, s.service_name, s.urgency = result.number, result.service_name, result.urgency
+    s.policy = result.policy
+    s.ack_timeout_seconds = result.ack_timeout_seconds
+    s.auto_resolve_seconds = result.auto_resolve_seconds
+    s.chat = result.chat
+    if result.auto_resolve_seconds:
+        s.auto_resolve_deadline = now + timedelta(seconds=result.auto_resolve_seconds)
+    s.opened = True
+    s.pending_page = False
+    out = level_paged(s, page, result.paged, now)
+    s = out.state
+    if result.paged.users:
+        # The activity wrote the row with these assignees: nothing to write until a change.
+        s.projected = projection_fields(s)
+    return Outcome(s, out.commands)
+
+
+def begin_page(s: IncidentState, now: datetime) -> tuple[IncidentState, Page]:
+    """Take the pending page of the current level (or of the users it was reassigned to)."""
+    s = _copy(s)
+    assert s.policy is not None and s.pending_page
+    s.pending_page = False
+    targets = s.policy.levels[s.level_index].targets
+    if s.override_targets is not None:
+        targets = [Target(type="user", id=u) for u in s.override_targets]
+        s.override_targets = None
+    s.seq += 1
+    page = Page(
+        level=s.level_index + 1,
+        targets=targets,
+        page_key=f"{s.incident_id}:page{s.seq}",
+        position=s.seq,
+        at=now,
+    )
+    return s, page
+
+
+def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) -> Outcome:
+    """Start the paged users' notification chains and the level's deadline."""
+    if s.status != "triggered" or s.pending_page or s.level_index + 1 != page.level:
+        return Outcome(s)  # acknowledged, resolved or re-routed while the targets resolved
+    s = _copy(s)
+    assert s.policy is not None
+    if not paged.users:
+        _record(s, "level_empty", Actor(), now, level=page.level, reasons=paged.unresolved)
+        return Outcome(s, _advance(s, "level resolved to nobody", now))
+    s.assigned_to = [u.user_id for u in paged.users]
+    chains = []
+    for user in paged.users:
+        chains.append(
+            Chain(
+                page_id=s.seq,
+                user_id=user.user_id,
+                level=page.level,
+                started_at=now,
+                steps=user.steps,
+            )
+        )
+        s.seq += 1
+    s.chains = [*s.chains, *chains]
+    commands: list[Command] = [StartChains(chains)]
+    if paged.announce:
+        s.seq += 1
+        announce = AnnouncePage(
+            key=f"{s.incident_id}:announce{s.seq}",
+            position=s.seq,
+            incident_id=s.incident_id,
+            number=s.number,
+            title=s.title,
+            service_name=s.service_name,
+            severity=s.severity,
+            level=page.level,
+            user_names=[u.name for u in paged.users],
+        )
+        commands.append(Announce(announce))
+    # A level lasts its delay from when it fired, not from when its pages went out.
+    s.level_deadline = page.at + timedelta(seconds=s.policy.levels[s.level_index].delay_seconds)
+    s.changes += 1
+    return Outcome(s, commands)
+
+
+def step_started(s: IncidentState, page_id: int) -> IncidentState:
+    """A chain's next step went out: move the chain on (carried across continue-as-new)."""
+    s = _copy(s)
+    s.chains = [
+        c.model_copy(update={"next_step": c.next_step + 1}) if c.page_id == page_id else c
+        for c in s.chains
+    ]
+    return s
+
+
+def chain_done(s: IncidentState, page_id: int) -> IncidentState:
+    s = _copy(s)
+    s.chains = [c for c in s.chains if c.page_id != page_id]
+    return s
+
+
+def _advance(s: IncidentState, reason: str, now: datetime) -> list[Command]:
+    """Move the working copy `s` to the next level (or stay on the last one)."""
+    index, cycle = next_level(s, wrap=False)
+    if (index, cycle) == (s.level_index, s.cycle):
+        s.level_deadline = None
+        if not s.escalation_exhausted:
+            s.escalation_exhausted = True
+            _record(s, "escalation_exhausted", Actor(), now, level=s.level_index + 1)
+        return []
+    s.level_index, s.cycle = index, cycle
+    s.pending_page = True
+    _record(s, "escalated", Actor(), now, level=index + 1, reason=reason, cycle=cycle)
+    return []
+
+
+def _stop_chains(s: IncidentState) -> list[Command]:
+    s.chains = []
+    return [StopChains()]
+
+
+# --- deadlines --------------------------------------------------------------------------------
+
+
+def on_deadlines(s: IncidentState, now: datetime) -> Outcome:
+    """Act on the deadline that passed, if any (the workflow calls this whenever it wakes)."""
+    if s.status == "resolved":
+        return Outcome(s)
+    if s.auto_resolve_deadline and now >= s.auto_resolve_deadline:
+        return resolve(s, Actor(), "auto-resolved after the service's auto-resolve timeout", now)
+    if s.snoozed_until and now >= s.snoozed_until:
+        return retrigger(s, Actor(), "snooze ended", now)
+    if s.status == "acknowledged" and s.ack_deadline and now >= s.ack_deadline:
+        return retrigger(s, Actor(), "acknowledgement timed out", now)
+    if s.status == "triggered" and s.level_deadline and now >= s.level_deadline:
+        s = _copy(s)
+        commands = _stop_chains(s)
+        return Outcome(s, commands + _advance(s, "not acknowledged in time", now))
+    return Outcome(s)
+
+
+# --- what people do ---------------------------------------------------------------------------
+
+
+def acknowledge(s: IncidentState, actor: Actor, now: datetime) -> Outcome:
+    """Stop escalating and stop pending notifications; a no-op unless triggered."""
+    if s.status != "triggered":
+        return Outcome(s)
+    s = _copy(s)
+    commands = _stop_chains(s)
+    s.status, s.acknowledged_at, s.acknowledged_by = "acknowledged", now, actor.id
+    s.level_deadline = None
+    s.pending_page = False
+    if s.ack_timeout_seconds:
+        s.ack_deadline = now + timedelta(seconds=s.ack_timeout_seconds)
+    _record(s, "acknowledged", actor, now)
+    return Outcome(s, commands)
+
+
+def resolve(s: IncidentState, actor: Actor, note: str | None, now: datetime) -> Outcome:
+    """Resolve: final. Nothing pages again in this run."""
+    if s.status == "resolved":
+        return Outcome(s)
+    s = _copy(s)
+    commands = _stop_chains(s)
+    s.status, s.resolved_at, s.resolved_by = "resolved", now, actor.id
+    s.level_deadline = s.ack_deadline = s.snoozed_until = s.auto_resolve_deadline = None
+    s.pending_page = False
+    s.override_targets = None
+    _record(s, "resolved", actor, now, **({"note": note} if note else {}))
+    return Outcome(s, commands)
+
+
+def retrigger(s: IncidentState, actor: Actor, reason: str, now: datetime) -> Outcome:
+    """Page the current level again (an acknowledged incident becomes triggered again)."""
+    if s.status == "resolved":
+        return Outcome(s)
+    s = _copy(s)
+    commands = _stop_chains(s)
+    _retrigger(s, actor, reason, now)
+    return Outcome(s, commands)
+
+
+def _retrigger(s: IncidentState, actor: Actor, reason: str, now: datetime) -> None:
+    if s.status == "acknowledged":
+        _record(s, "unacknowledged", actor, now, reason=reason)
+    s.status = "triggered"
+    s.acknowledged_at = s.acknowledged_by = None
+    s.snoozed_until = s.ack_deadline = None
+    s.level_deadline = None
+    s.escalation_exhausted = False
+    s.pending_page = True
+    s.changes += 1
+
+
+def escalate(s: IncidentState, actor: Actor, now: datetime) -> Outcome:
+    """Escalate now to the next level, wrapping to level 1 after the last."""
+    check_escalate(s, ActionIn(actor=actor))
+    s = _copy(s)
+    commands = _stop_chains(s)
+    _retrigger(s, actor, "escalated", now)
+    s.level_index, s.cycle = next_level(s, wrap=True)
+    _record(s, "escalated", actor, now, level=s.level_index + 1, manual=True)
+    return Outcome(s, commands)
+
+
+def snooze(s: IncidentState, actor: Actor, seconds: float, now: datetime) -> Outcome:
+    """Acknowledge (if needed) and stay quiet until the snooze ends; then trigger again."""
+    check_snooze(s, SnoozeIn(actor=actor, seconds=seconds))
+    out = acknowledge(s, actor, now)
+    s = _copy(out.state)
+    s.snoozed_until = now + timedelta(seconds=seconds)
+    s.ack_deadline = None
+    _record(s, "snoozed", actor, now, until=s.snoozed_until.isoformat())
+    return Outcome(s, out.commands)
+
+
+def note(s: IncidentState, actor: Actor, body: str, now: datetime) -> Outcome:
+    check_note(s, NoteIn(actor=actor, body=body))
+    s = _copy(s)
+    _record(s, "note", actor, now, body=body)
+    return Outcome(s)
+
+
+def reassign_users(s: IncidentState, actor: Actor, user_ids: list[str], now: datetime) -> Outcome:
+    """Page these users now in the current level's place; escalation goes on from there."""
+    check_reassign(s, ReassignIn(actor=actor, user_ids=user_ids))
+    s = _copy(s)
+    commands = _stop_chains(s)
+    users = list(dict.fromkeys(user_ids))
+    _record(s, "reassigned", actor, now, user_ids=users)
+    s.override_targets = users
+    _retrigger(s, actor, "reassigned", now)
+    return Outcome(s, commands)
+
+
+def reassign_policy(
+    s: IncidentState, actor: Actor, policy: PolicySnapshot, now: datetime
+) -> Outcome:
+    """Follow another escalation policy from its level 1."""
+    if s.status == "resolved":
+        return Outcome(s)  # resolved while the policy was loading
+    s = _copy(s)
+    commands = _stop_chains(s)
+    s.policy = policy
+    s.level_index, s.cycle = 0, 0
+    s.override_targets = None
+    _record(s, "reassigned", actor, now, escalation_policy_id=policy.id, policy=policy.name)
+    _retrigger(s, actor, "reassigned", now)
+    return Outcome(s, commands)
+
+
+# --- what is allowed (Update validators: a rejection writes nothing to history) ---------------
+
+
+def _check_open(s: IncidentState, inp: ActionIn, message: str = "the incident is resolved") -> None:
+    if inp.incident_id and inp.incident_id != s.incident_id:
+        raise Rejected("the incident is resolved")  # the caller means an earlier incident
+    if s.status == "resolved":
+        raise Rejected(message)
+
+
+def check_acknowledge(s: IncidentState, inp: ActionIn) -> None:
+    _check_open(s, inp)
+
+
+def check_resolve(s: IncidentState, inp: ActionIn) -> None:
+    _check_open(s, inp, "the incident is already resolved")
+
+
+def check_escalate(s: IncidentState, inp: ActionIn) -> None:
+    _check_open(s, inp)
+
+
+def check_reassign(s: IncidentState, inp: ReassignIn) -> None:
+    _check_open(s, inp)
+    refusal = limits.reassign_refusal(inp.user_ids, inp.escalation_policy_id)
+    if refusal is not None:
+        raise Rejected(refusal)
+
+
+def check_snooze(s: IncidentState, inp: SnoozeIn) -> None:
+    _check_open(s, inp)
+    # The action limits live in workflows/limits.py: the API, web UI and Slack check the same.
+    refusal = limits.snooze_refusal(timedelta(seconds=inp.seconds))
+    if refusal is not None:
+        raise Rejected(refusal)
+
+
+def check_note(s: IncidentState, inp: NoteIn) -> None:
+    _check_open(s, inp)
+    if not inp.body.strip():
+        raise Rejected("a note needs a body")
+
+
+# --- writing the projection -------------------------------------------------------------------
+
+
+def take_writes(
+    s: IncidentState,
+) -> tuple[IncidentState, dict[str, Any], list[TimelineEventIn], list[AlertIn]] | None:
+    """Return what to write to PostgreSQL (fields, events, alerts), or None if nothing changed.
+
+    The new state counts the write (`version`) and has an empty outbox.
+    """
+    fields = projection_fields(s)
+    if not s.outbox and not s.unwritten_alerts and fields == s.projected:
+        return None
+    events, alerts = s.outbox, s.unwritten_alerts
+    s = s.model_copy(
+        update={"outbox": [], "unwritten_alerts": [], "projected": fields, "version": s.version + 1}
+    )
+    return s, fields, events, alerts
+
+
+def written(s: IncidentState, upto: int) -> IncidentState:
+    """The changes counted up to `upto` are in PostgreSQL (Updates waiting on them answer)."""
+    return s.model_copy(update={"flushed_changes": max(s.flushed_changes, upto)})
+
+
+# --- arithmetic and views ---------------------------------------------------------------------
+
+
+def next_level(s: IncidentState, *, wrap: bool) -> tuple[int, int]:
+    """Return (level index, cycle) after the current level.
+
+    After the last level the policy starts again from level 1 while repeats remain; with
+    `wrap` (a person escalating by hand) it always may. Otherwise it stays where it is.
+    """
+    assert s.policy is not None
+    if s.level_index + 1 < len(s.policy.levels):
+        return s.level_index + 1, s.cycle
+    if s.cycle < s.policy.repeat:
+        return 0, s.cycle + 1
+    if wrap:
+        return 0, s.cycle
+    return s.level_index, s.cycle
+
+
+def next_deadline(s: IncidentState) -> datetime | None:
+    """Return the earliest instant at which the workflow must act without being asked."""
+    candidates = [s.auto_resolve_deadline]
+    if s.status == "triggered":
+        candidates.append(s.level_deadline)
+    elif s.status == "acknowledged":
+        candidates += [s.snoozed_until, s.ack_deadline]
+    found = [c for c in candidates if c is not None]
+    return min(found) if found else None
+
+
+def wait_label(s: IncidentState) -> str:
+    """Label the timer in the Temporal UI's event history."""
+    if s.status == "triggered" and s.level_deadline:
+        return f"level {s.level_index + 1} waits for acknowledgement"
+    if s.snoozed_until:
+        return "snoozed"
+    if s.status == "acknowledged" and s.ack_deadline:
+        return "acknowledgement timeout"
+    return "waiting"
+
+
+def view(s: IncidentState) -> IncidentView:
+    """Return the public live view of the state."""
+    return IncidentView(
+        incident_id=s.incident_id,
+        number=s.number,
+        title=s.title,
+        status=s.status,
+        severity=s.severity,
+        urgency=s.urgency,
+        service_id=s.service_id,
+        service_name=s.service_name,
+        escalation_policy_id=s.policy.id if s.policy else None,
+        escalation_level=s.level_index + 1,
+        assigned_to=list(s.assigned_to),
+        alert_count=s.alert_count,
+        created_at=s.created_at,
+        acknowledged_at=s.acknowledged_at,
+        acknowledged_by=s.acknowledged_by,
+        resolved_at=s.resolved_at,
+        resolved_by=s.resolved_by,
+        snoozed_until=s.snoozed_until,
+    )
+
+
+def projection_fields(s: IncidentState) -> dict[str, Any]:
+    """Return the incident row's columns as the state says they are."""
+    return {
+        "status": s.status,
+        "severity": s.severity,
+        "escalation_level": s.level_index + 1,
+        "escalation_policy_id": s.policy.id if s.policy else None,
+        "assigned_to": list(s.assigned_to),
+        "alert_count": s.alert_count,
+        "acknowledged_at": s.acknowledged_at.isoformat() if s.acknowledged_at else None,
+        "acknowledged_by": s.acknowledged_by,
+        "resolved_at": s.resolved_at.isoformat() if s.resolved_at else None,
+        "resolved_by": s.resolved_by,
+        "snoozed_until": s.snoozed_until.isoformat() if s.snoozed_until else None,
+    }
+
+
+def search_fields(s: IncidentState) -> tuple[int, str, str, str, int]:
+    """The values of the search attributes (number, status, service, severity, level)."""
+    return s.number, s.status, s.service_name, s.severity, s.level_index + 1
+
+
+def details_markdown(s: IncidentState) -> str:
+    """Return the live details shown on the workflow's page in the Temporal UI."""
+    lines = [
+        f"**#{s.number} {s.title}**",
+        "",
+        f"- status: **{s.status}**"
+        + (f" (snoozed until {s.snoozed_until:%Y-%m-%d %H:%M} UTC)" if s.snoozed_until else ""),
+        f"- service: {s.service_name}",
+        f"- severity: {s.severity}, urgency: {s.urgency}",
+        f"- alerts: {s.alert_count}",
+    ]
+    if s.policy:
+        lines.append(
+            f"- escalation: {s.policy.name}, level {s.level_index + 1} of {len(s.policy.levels)}"
+            + (f", repeat {s.cycle}/{s.policy.repeat}" if s.policy.repeat else "")
+        )
+    if s.level_deadline and s.status == "triggered":
+        lines.append(f"- next escalation: {s.level_deadline:%Y-%m-%d %H:%M:%S} UTC")
+    if s.assigned_to:
+        lines.append(f"- paged users: {len(s.assigned_to)}")
+    return "\n".join(lines)
+
+
+def chunks(alerts: list[AlertIn], max_count: int, max_bytes: int) -> list[list[AlertIn]]:
+    """Split alerts, in order, into chunks of at most `max_count` and about `max_bytes`."""
+    out: list[list[AlertIn]] = []
+    size = 0
+    for alert in alerts:
+        n = len(alert.model_dump_json())
+        if not out or len(out[-1]) >= max_count or (out[-1] and size + n > max_bytes):
+            out.append([])
+            size = 0
+        out[-1].append(alert)
+        size += n
+    return out
+
+
+def invalid(s: IncidentState) -> list[str]:
+    """Return what is wrong with a state (empty when it is consistent): for the tests."""
+    wrong = []
+    if s.status == "resolved":
+        if s.resolved_at is None:
+            wrong.append("resolved without resolved_at")
+        if s.chains or s.pending_page:
+            wrong.append("resolved but still paging")
+        if any((s.level_deadline, s.ack_deadline, s.snoozed_until, s.auto_resolve_deadline)):
+            wrong.append("resolved with a deadline left")
+    if s.status == "acknowledged":
+        if s.acknowledged_at is None:
+            wrong.append("acknowledged without acknowledged_at")
+        if s.chains or s.pending_page or s.level_deadline:
+            wrong.append("acknowledged but still paging")
+    if s.status == "triggered" and (s.acknowledged_at or s.snoozed_until or s.ack_deadline):
+        wrong.append("triggered with acknowledgement fields")
+    if s.snoozed_until and s.status != "acknowledged":
+        wrong.append("snoozed but not acknowledged")
+    if s.policy is not None:
+        if not 0 <= s.level_index < len(s.policy.levels):
+            wrong.append("level out of range")
+        if not 0 <= s.cycle <= s.policy.repeat:
+            wrong.append("cycle out of range")
+    ids = [e.id for e in s.outbox]
+    if len(ids) != len(set(ids)) or any(e.position > s.seq for e in s.outbox):
+        wrong.append("timeline event ids repeat or run ahead of seq")
+    if s.flushed_changes > s.changes:
+        wrong.append("more written than changed")
+    return wrong
