@@ -27,8 +27,9 @@ from app.ingest.routes import router as ingest_router
 from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
-from app.postmortems.routes import router as postmortems_router
 from app.oncall.routes import router as oncall_router
+from app.postmortems.routes import router as postmortems_router
+from app.runbooks.routes import router as runbooks_router
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.temporal import LazyClient
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(notify_webhooks)
     app.include_router(postmortems_router)
     app.include_router(connections_router)
+    app.include_router(runbooks_router)
     # The web UI last: its pages live at `/` and must not shadow any API path.
     install_web(app)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from activities.action_items import ActionItemActivities
 from activities.incident import IncidentActivities
 from activities.notify import AnnounceActivities, NotifyActivities
+from activities.runbooks import RunbookActivities
 from activities.slack import SlackActivities
 from app.config import Settings
 from app.db import SessionMaker
@@ -24,6 +25,7 @@ def build_activities(
     notify = NotifyActivities(sessionmaker, settings, channels)
     announce = AnnounceActivities(sessionmaker, settings, channels)
     action_items = ActionItemActivities(sessionmaker, settings, channels)
+    runbooks = RunbookActivities(sessionmaker, settings)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -33,4 +35,7 @@ def build_activities(
         notify.send_notification,
         announce.announce_page,
         action_items.remind_action_item,
+        runbooks.prepare_runbook_run,
+        runbooks.send_runbook_request,
+        runbooks.finish_runbook_run,
     ]

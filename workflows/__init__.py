@@ -2,7 +2,8 @@
 
 from workflows.action_item import ActionItemReminderWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.runbook_run import RunbookRunWorkflow
 
-WORKFLOWS = [IncidentWorkflow, ActionItemReminderWorkflow]
+WORKFLOWS = [IncidentWorkflow, ActionItemReminderWorkflow, RunbookRunWorkflow]
 
-__all__ = ["WORKFLOWS", "ActionItemReminderWorkflow", "IncidentWorkflow"]
+__all__ = ["WORKFLOWS", "ActionItemReminderWorkflow", "IncidentWorkflow", "RunbookRunWorkflow"]
