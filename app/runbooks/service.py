@@ -89,6 +89,19 @@ async def list_runbooks(*, session: AsyncSession) -> list[Runbook]:
     return list((await session.scalars(select(Runbook).order_by(col(Runbook.name)))).all())
 
 
+async def runnable(*, session: AsyncSession) -> list[Runbook]:
+    """Return the runbooks that have a version to run, by name."""
+    query = (
+        select(Runbook)
+        .where(
+            col(Runbook.approved_version).is_not(None),
+            col(Runbook.status) != RunbookStatus.deprecated,
+        )
+        .order_by(col(Runbook.name))
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def list_versions(*, session: AsyncSession, runbook_id: UUID) -> list[RunbookVersion]:
     """Return a runbook's versions, newest first."""
     await get(session=session, runbook_id=runbook_id)

@@ -19,6 +19,7 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.postmortems import service as postmortems
 from app.problems import Problem, problem_of
+from app.runbooks import service as runbooks
 from app.web.auth import Viewer, WebResponder, WebViewer
 from app.web.render import WebRoute, names_of, page, see_other
 from workflows import limits
@@ -79,6 +80,7 @@ async def _render(
         session=session, user=viewer.user, incident_id=incident.id, limit=10
     )
     if viewer.can_act:
+        context["runbooks"] = await runbooks.runnable(session=session)
         context["users"] = (await identity.list_users(session=session, limit=500))[0]
         context["policies"] = (await escalation.list_policies(session=session, limit=500))[0]
     return page(request, "incident.html", viewer, status_code=status_code, **context)

@@ -20,6 +20,7 @@ from app.web import (
     profile,
     push,
     pwa,
+    runbook_pages,
     service_pages,
 )
 from app.web.render import HERE, error_page
@@ -34,6 +35,7 @@ ROUTERS = [
     postmortem_pages.router,
     postmortem_template_pages.router,
     config_pages.router,
+    runbook_pages.router,
     profile.router,
     push.router,
     pwa.router,
