@@ -72,7 +72,10 @@ class RunbookRunWorkflow:
 
     async def _attempts(self, run: RunbookRunInput, finish: FinishIn) -> None:
         try:
-            body: str = await workflow.execute_activity(
+            # Local: one round trip to the server less before the first attempt (the run
+            # gets no signals, so the stalls seen with local activities under storms do not
+            # apply); the write is idempotent, so a retry after a crash is harmless.
+            body: str = await workflow.execute_local_activity(
                 "prepare_runbook_run",
                 run,
                 result_type=str,
