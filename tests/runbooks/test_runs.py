@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +25,7 @@ from tests.runbooks.standin import Runner
 from workflows.runbook_types import workflow_id
 
 pytestmark = pytest.mark.usefixtures("worker")
+HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
 
 
 @pytest.fixture(autouse=True)
@@ -59,13 +62,24 @@ async def started(client: httpx.AsyncClient, who: Login, incident_id: str, runbo
 
 
 async def finished(
-    client: httpx.AsyncClient, ts_env: WorkflowEnvironment, who: Login, run_id: str
+    client: httpx.AsyncClient,
+    ts_env: WorkflowEnvironment,
+    who: Login,
+    run_id: str,
+    record_as: str | None = None,
 ) -> dict[str, Any]:
-    """Wait for the run's workflow (time skips meanwhile); return the run's API view."""
+    """Wait for the run's workflow (time skips meanwhile); return the run's API view.
+
+    With PAGEFREE_RECORD_HISTORIES=1, `record_as` saves the history for the replay test.
+    """
+    handle = ts_env.client.get_workflow_handle(workflow_id(run_id))
     try:
-        await ts_env.client.get_workflow_handle(workflow_id(run_id)).result()
+        await handle.result()
     except WorkflowFailureError:
         pass  # cancelled
+    if record_as and os.environ.get("PAGEFREE_RECORD_HISTORIES"):
+        history = await handle.fetch_history()
+        (HISTORIES / f"{record_as}.json").write_text(history.to_json())
     r = await client.get(f"/api/v1/runbook-runs/{run_id}", headers=who.headers)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
@@ -123,7 +137,7 @@ async def test_retries_back_off_with_one_idempotency_key(
     runner.script = [503, 429, 408, 200]
     runbook = await helpers.approved(client, author, approver, runner_url)
     run_id = await started(client, responder, incident_id, runbook["id"])
-    run = await finished(client, ts_env, responder, run_id)
+    run = await finished(client, ts_env, responder, run_id, record_as="runbook_run_retries")
     assert run["status"] == "succeeded" and run["attempts"] == 4
     assert {r["headers"]["idempotency-key"] for r in runner.requests} == {run_id}
 
@@ -183,7 +197,7 @@ async def test_cancel_stops_a_run_between_attempts(
     await until(lambda: len(runner.requests) >= 1)
     r = await client.post(f"/api/v1/runbook-runs/{run_id}/cancel", headers=responder.headers)
     assert r.status_code == 202, r.text
-    run = await finished(client, ts_env, responder, run_id)
+    run = await finished(client, ts_env, responder, run_id, record_as="runbook_run_cancelled")
     assert run["status"] == "cancelled"
     assert len(runner.requests) < 11
     events = await ih.timeline(sessionmaker, incident_id)
