@@ -167,6 +167,20 @@ async def get(*, session: AsyncSession, run_id: UUID) -> RunbookRun:
     return run
 
 
+async def for_incident(
+    *, session: AsyncSession, incident_id: UUID, limit: int = 10
+) -> list[tuple[RunbookRun, str]]:
+    """Return an incident's latest runs with their runbook's name, newest first."""
+    query = (
+        select(RunbookRun, col(Runbook.name))
+        .join(Runbook, col(Runbook.id) == col(RunbookRun.runbook_id))
+        .where(col(RunbookRun.incident_id) == incident_id)
+        .order_by(col(RunbookRun.created_at).desc())
+        .limit(limit)
+    )
+    return [(run, name) for run, name in (await session.execute(query)).all()]
+
+
 async def _cancel_workflow(client: Client, run: RunbookRun) -> None:
     try:
         await client.get_workflow_handle(run.workflow_id).cancel()

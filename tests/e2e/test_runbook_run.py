@@ -83,6 +83,11 @@ async def test_run_runbook_shows_version_approver_and_request_then_progress(
     await page.get_by_role("button", name="Run v1 now").click()
     await expect(page.locator("#run-status")).to_have_text("succeeded", timeout=20_000)
     await expect(page.locator("#run-response")).to_have_text("200")
+    await page.get_by_role("link", name="back to the incident").click()
+    await expect(page.locator("#incident-runbook-runs")).to_contain_text("Restart unit v1")
+    await expect(page.locator("#incident-runbook-runs")).to_contain_text("succeeded")
+    await expect(page.locator("#incident-runbook-runs")).to_contain_text("by Rita Responder")
+    await expect(page.locator("#incident-timeline")).to_contain_text("runbook finished")
     (request,) = stand_in.requests
     assert '"unit": "db"' in request["body"]
     assert problems == []
