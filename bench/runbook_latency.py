@@ -225,7 +225,10 @@ async def main(runs: int) -> None:
                 await asyncio.wait_for(arrived.wait(), 30)
                 arrived.clear()
                 latencies.append((received[run_id] - started) * 1000)
-                await env.client.get_workflow_handle(f"runbook-run:{run_id}").result()
+                handle = env.client.get_workflow_handle(f"runbook-run:{run_id}")
+                await handle.result()
+            summary = await (await handle.describe()).static_summary()
+            print(f"last run's workflow {handle.id}: static_summary {summary!r}")
         runner.should_exit = True
         await runner_task
         await env.shutdown()

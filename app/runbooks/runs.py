@@ -115,7 +115,12 @@ async def start(
         action="runbook_run.start",
         entity_type="runbook_run",
         entity_id=run_id,
-        after={"runbook_id": str(runbook.id), "version": version, "incident_id": str(incident.id)},
+        after={
+            "runbook_id": str(runbook.id),
+            "version": version,
+            "incident_id": str(incident.id),
+            "parameters": params,
+        },
     )
     # Committed before the start: the workflow's activities write to this row.
     await session.commit()
