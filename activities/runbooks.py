@@ -60,6 +60,13 @@ class RunbookActivities:
     def __init__(self, sessionmaker: SessionMaker, settings: Settings) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self._http: httpx.AsyncClient | None = None
+
+    def http(self) -> httpx.AsyncClient:
+        """Return the shared HTTP client (building one costs 30-200 ms: the CA bundle)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False)
+        return self._http
 
     async def _event(self, incident_id: str, event_id: str, type_: str, **detail: Any) -> None:
         async with self.sessionmaker() as session:
@@ -130,10 +137,13 @@ class RunbookActivities:
             now=time.time(),
         )
         try:
-            async with httpx.AsyncClient(timeout=request.timeout, follow_redirects=False) as http:
-                response = await http.request(
-                    request.method, request.url, content=body, headers=headers
-                )
+            response = await self.http().request(
+                request.method,
+                request.url,
+                content=body,
+                headers=headers,
+                timeout=request.timeout,
+            )
         except httpx.HTTPError as exc:
             return await self._record(attempt, None, "", f"{type(exc).__name__}: {exc}", True)
         status = response.status_code
