@@ -31,6 +31,7 @@ from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
 from app.oncall.routes import router as oncall_router
 from app.postmortems.routes import router as postmortems_router
+from app.runbooks.routes import router as runbooks_router
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.statuspages.partner_routes import router as partners_router
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(status_pages_router)
     app.include_router(status_public_router)
     app.include_router(partners_router)
+    app.include_router(runbooks_router)
     # The web UI last: its pages live at `/` and must not shadow any API path.
     install_web(app)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from activities.action_items import ActionItemActivities
 from activities.incident import IncidentActivities
 from activities.notify import AnnounceActivities, NotifyActivities
+from activities.runbooks import RunbookActivities
 from activities.slack import SlackActivities
 from activities.statuspages import StatusPageActivities
 from app.config import Settings
@@ -26,6 +27,7 @@ def build_activities(
     announce = AnnounceActivities(sessionmaker, settings, channels)
     action_items = ActionItemActivities(sessionmaker, settings, channels)
     status_pages = StatusPageActivities(sessionmaker, settings, channels)
+    runbooks = RunbookActivities(sessionmaker, settings)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -43,4 +45,7 @@ def build_activities(
         status_pages.send_deliveries,
         status_pages.send_partner_link,
         status_pages.purge_partner_audit,
+        runbooks.prepare_runbook_run,
+        runbooks.send_runbook_request,
+        runbooks.finish_runbook_run,
     ]

@@ -5,6 +5,7 @@ from workflows.announcement import AnnouncementWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.maintenance import MaintenanceWorkflow
 from workflows.partners import PartnerAuditRetentionWorkflow, PartnerLinkWorkflow
+from workflows.runbook_run import RunbookRunWorkflow
 from workflows.statuspage import StatusPageWorkflow
 
 WORKFLOWS = [
@@ -15,6 +16,7 @@ WORKFLOWS = [
     AnnouncementWorkflow,
     PartnerLinkWorkflow,
     PartnerAuditRetentionWorkflow,
+    RunbookRunWorkflow,
 ]
 
 __all__ = [
@@ -25,5 +27,6 @@ __all__ = [
     "MaintenanceWorkflow",
     "PartnerAuditRetentionWorkflow",
     "PartnerLinkWorkflow",
+    "RunbookRunWorkflow",
     "StatusPageWorkflow",
 ]

@@ -19,6 +19,8 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.postmortems import service as postmortems
 from app.problems import Problem, problem_of
+from app.runbooks import runs as runbook_runs
+from app.runbooks import service as runbooks
 from app.web.auth import Viewer, WebResponder, WebViewer
 from app.web.render import WebRoute, names_of, page, see_other
 from workflows import limits
@@ -63,6 +65,8 @@ async def _render(
     ids |= {str(e.detail.get("user_id")) for e in timeline if e.detail and e.detail.get("user_id")}
     ids |= {str(x) for x in (incident.acknowledged_by, incident.resolved_by) if x}
     ids |= {str(d.user_id) for d in deliveries}
+    runs_here = await runbook_runs.for_incident(session=session, incident_id=incident.id)
+    ids |= {str(run.started_by) for run, _ in runs_here if run.started_by}
     context: dict[str, Any] = {
         "incident": incident,
         "view": incidents.public(incident, settings),
@@ -75,10 +79,12 @@ async def _render(
         "done": DONE.get(done or ""),
         "snooze_choices": SNOOZE_CHOICES,
     }
+    context["runbook_runs"] = runs_here
     context["postmortems"], _ = await postmortems.list_postmortems(
         session=session, user=viewer.user, incident_id=incident.id, limit=10
     )
     if viewer.can_act:
+        context["runbooks"] = await runbooks.runnable(session=session)
         context["users"] = (await identity.list_users(session=session, limit=500))[0]
         context["policies"] = (await escalation.list_policies(session=session, limit=500))[0]
     return page(request, "incident.html", viewer, status_code=status_code, **context)

@@ -1,0 +1,1 @@
+"""Approved runbooks: four-eyes versions and signed HTTP runs from incidents."""
