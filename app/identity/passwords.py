@@ -12,12 +12,32 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import Actor
 from app.errors import Forbidden, Invalid
 from app.identity.models import User
+from app.web.models import WebSession
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2id hash of `password`."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check `password` against an argon2 hash in constant time."""
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
 
 
 async def check_change(
@@ -29,8 +49,6 @@ async def check_change(
     oidc_enabled: bool,
 ) -> None:
     """Refuse a new password for `user` that the rules above do not allow."""
-    from app.identity.service import verify_password
-
     if oidc_enabled and not break_glass:
         raise Forbidden(
             "single sign-on is on: only break-glass accounts (flagged by an admin) have passwords"
@@ -47,8 +65,6 @@ async def check_change(
 
 async def end_web_sessions(*, session: AsyncSession, user_id: UUID, keep: str | None) -> None:
     """End every web session of `user_id` but `keep` (an id hash)."""
-    from app.web.models import WebSession
-
     query = delete(WebSession).where(WebSession.user_id == user_id)  # type: ignore[arg-type]
     if keep is not None:
         query = query.where(WebSession.id_hash != keep)  # type: ignore[arg-type]

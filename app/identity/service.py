@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -36,25 +34,13 @@ from app.identity.models import (
     UserUpdate,
 )
 
-_hasher = PasswordHasher()
+# Re-exported: callers hash and check passwords through this module.
+from app.identity.passwords import hash_password as hash_password
+from app.identity.passwords import verify_password as verify_password
+
 TOKEN_PREFIX = "pf_"  # noqa: S105 - a prefix, not a secret
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def hash_password(password: str) -> str:
-    """Return the argon2id hash of `password`."""
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check `password` against an argon2 hash in constant time."""
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
 
 
 def hash_token(token: str) -> str:
