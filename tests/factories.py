@@ -36,8 +36,9 @@ async def make_user(
     email: str | None = None,
     timezone: str = "UTC",
     password: str | None = None,
+    break_glass: bool = False,
 ) -> User:
-    """Create and commit a user."""
+    """Create and commit a user (`break_glass`: may use a password while SSO is on)."""
     n = next(_seq)
     user = await identity.create_user(
         session=session,
@@ -50,6 +51,7 @@ async def make_user(
         ),
         actor=Actor.system(via="test"),
     )
+    user.break_glass = break_glass
     await session.commit()
     return user
 

@@ -1,8 +1,9 @@
 """Archive and delete services, escalation policies, schedules, teams and users (admins).
 
-Each button calls the same service function as the API's DELETE (same rules, same audit
-event). When something still refers to the entity, the 409's detail and its lists (which
-policies, services, schedules) are shown on a page that says what to change first.
+Each button calls the same function as the API's DELETE (`app.references` for the entities
+other configuration may refer to): same rules, same audit event. When something still refers
+to the entity, the 409's detail and its lists (which policies, services, schedules) are shown
+on a page that says what to change first.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.errors import DomainError
 from app.escalation import service as escalation
 from app.identity import service as identity
 from app.problems import Problem
+from app.references import service as references
 from app.schedules import service as schedules
 from app.web.auth import Viewer, WebAdmin
 from app.web.forms import problem_of, roll_back
@@ -83,7 +85,7 @@ async def delete_schedule(
         request,
         session,
         viewer,
-        schedules.delete_schedule(session=session, schedule_id=schedule_id, actor=viewer.actor),
+        references.delete_schedule(session=session, schedule_id=schedule_id, actor=viewer.actor),
         what=f"The schedule {schedule.name} cannot be deleted",
         back=f"/schedules/{schedule_id}",
         done="/oncall?done=deleted",
@@ -100,7 +102,7 @@ async def delete_policy(
         request,
         session,
         viewer,
-        escalation.delete_policy(session=session, policy_id=policy_id, actor=viewer.actor),
+        references.delete_policy(session=session, policy_id=policy_id, actor=viewer.actor),
         what=f"The escalation policy {policy.name} cannot be deleted",
         back=f"/policies#p-{policy_id}",
         done="/policies?done=deleted",
@@ -146,7 +148,7 @@ async def delete_team(
         request,
         session,
         viewer,
-        identity.delete_team(session=session, team_id=team_id, actor=viewer.actor),
+        references.delete_team(session=session, team_id=team_id, actor=viewer.actor),
         what=f"The team {team.name} cannot be deleted",
         back=f"/teams#t-{team_id}",
         done="/teams?done=deleted",
@@ -165,7 +167,7 @@ async def delete_user(
         request,
         session,
         viewer,
-        identity.delete_user(session=session, user_id=user_id, actor=viewer.actor),
+        references.delete_user(session=session, user_id=user_id, actor=viewer.actor),
         what=f"The user {user.name} cannot be deleted",
         back="/users",
         done="/users?done=deleted",

@@ -30,14 +30,12 @@ from app.statuspages.models import (
 from app.statuspages.partner_models import PartnerCreate
 from app.statuspages.public_routes import render_page
 from app.web.auth import WebAdmin, WebResponder, WebViewer
-from app.web.render import WebRoute, page, see_other
+from app.web.render import WebRoute, field_errors, page, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
 def _invalid(exc: ValidationError) -> Problem:
-    from app.web.render import field_errors
-
     return Problem(422, "Please check your input", field_errors(exc))
 
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
-from moto.ses.models import ses_backends
+from moto.ses.models import Message, ses_backends
 from moto.sns.models import sns_backends
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -66,9 +66,17 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def ses_sent(to: str) -> list[Any]:
-    """Return the messages moto's SES accepted for `to`."""
+    """Return the `SendEmail` messages moto's SES accepted for `to`.
+
+    The backend is shared by the whole run: status pages' `SendRawEmail` messages (whose
+    destinations are a plain list) may sit there too and are not these.
+    """
     backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
-    return [m for m in backend.sent_messages if to in m.destinations["ToAddresses"]]
+    return [
+        m
+        for m in backend.sent_messages
+        if isinstance(m, Message) and to in m.destinations["ToAddresses"]
+    ]
 
 
 def sns_sms(number: str) -> list[str]:

@@ -296,7 +296,8 @@ async def test_with_single_sign_on_an_invitation_has_no_password_link(
     )
     app = create_app(configured, database_url=database_url)
     async with app.router.lifespan_context(app):
-        admin = await browser_for(app, sessionmaker, role=Role.admin)
+        # With SSO on, only a break-glass account signs in with a password.
+        admin = await browser_for(app, sessionmaker, role=Role.admin, break_glass=True)
         await admin.get("/users")
         invited = await admin.post("/users/invite", {"name": "Sso Sue", "email": "sue@example.com"})
         assert invited.status_code == 200

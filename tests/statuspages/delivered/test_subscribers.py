@@ -77,7 +77,7 @@ async def test_email_double_opt_in_then_updates_with_one_click_unsubscribe(
     [mail] = await ih.eventually(update_mail)
     assert not [m for m in mails_to(address) if "Before confirming" in m["Subject"]]
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    log = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
+    log = await ih.eventually(lambda: _settled(api, page, 2))  # logged after SES took it
     assert sorted(d["status"] for d in log) == ["sent", "sent"]  # the confirmation, the update
     unsubscribe_url = (
         header(mail, "List-Unsubscribe").strip("<>").removeprefix("http://127.0.0.1:8000")
@@ -93,6 +93,17 @@ async def test_email_double_opt_in_then_updates_with_one_click_unsubscribe(
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def _settled(api: Api, page: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """Return the delivery log once it holds `count` deliveries none of which is pending.
+
+    A delivery is marked sent when its batch commits, just after the provider took the
+    message: a test that has seen the message must wait for the log too.
+    """
+    log: list[dict[str, Any]] = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
+    done = len(log) == count and all(d["status"] != "pending" for d in log)
+    return log if done else []
 
 
 def webhook_stand_in(status: int = 200) -> StandIn:
@@ -135,7 +146,7 @@ async def test_webhooks_are_signed_and_per_component_subscriptions_filter(
         assert req.json()["announcement"]["subject"] == "[Acme] API is slow: investigating"
         await asyncio.sleep(0.5)
         assert only_web.requests == []  # subscribed to Web only
-        log = (await api("GET", f"{URL}/{page['id']}/deliveries")).json()["data"]
+        log = await ih.eventually(lambda: _settled(api, page, 1))
         assert [(d["subscriber_id"], d["status"]) for d in log] == [(created.json()["id"], "sent")]
     finally:
         everything.stop()
