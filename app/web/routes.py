@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web import (
+    catalog_pages,
     config_pages,
     dashboard,
     incident_pages,
@@ -31,6 +32,7 @@ ROUTERS = [
     incident_pages.router,
     oncall.router,
     service_pages.router,
+    catalog_pages.router,
     postmortem_pages.router,
     postmortem_template_pages.router,
     config_pages.router,
