@@ -101,3 +101,35 @@ async def test_service_page_says_when_the_policy_is_the_team_default(
     assert 't policy</a> <span class="muted" id="policy-source">(the team\'s default)' in page.text
     listing = await me.get("/services")
     assert "team default" in listing.text
+
+
+async def test_admin_sets_and_clears_a_team_default_policy_on_the_teams_page(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    (svc,) = await make_services(sessionmaker, 1, prefix="d")
+    async with sessionmaker() as session:
+        row = await session.get(Service, svc)
+        assert row is not None
+        policy_id = row.escalation_policy_id
+        team = Team(name="Infra")
+        session.add(team)
+        await session.commit()
+        team_id = team.id
+    admin = await browser_for(web_app, sessionmaker, role=Role.admin)
+    await admin.get("/teams")
+    url = f"/teams/{team_id}/default-policy"
+    assert (
+        await admin.post(url, {"default_escalation_policy_id": str(policy_id)})
+    ).status_code == 303
+    page = await admin.get("/teams")
+    assert f'<span id="team-default-{team_id}">d policy</span>' in page.text
+    async with sessionmaker() as session:
+        found = await session.get(Team, team_id)
+        assert found is not None and found.default_escalation_policy_id == policy_id
+    assert (await admin.post(url, {"default_escalation_policy_id": ""})).status_code == 303
+    page = await admin.get("/teams")
+    assert f'<span id="team-default-{team_id}">none</span>' in page.text
+    responder = await browser_for(web_app, sessionmaker)
+    await responder.get("/teams")
+    refused = await responder.post(url, {"default_escalation_policy_id": str(policy_id)})
+    assert refused.status_code == 403
