@@ -20,6 +20,9 @@ from app.config import Settings, get_settings
 from app.connections.routes import router as connections_router
 from app.db import check_migrated, make_engine, make_sessionmaker
 from app.escalation.routes import router as escalation_router
+from app.heartbeats.routes import ping_router as heartbeat_ping_router
+from app.heartbeats.routes import redact_path
+from app.heartbeats.routes import router as heartbeats_router
 from app.identity.routes import router as identity_router
 from app.incidents.routes import router as incidents_router
 from app.ingest.receivers import router as ingest_receivers
@@ -84,7 +87,7 @@ class RequestLog:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=redact_path(scope["path"]),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 request_id=request_id,
@@ -144,6 +147,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(audit_router)
     app.include_router(escalation_router)
     app.include_router(catalog_router)
+    app.include_router(heartbeats_router)
+    app.include_router(heartbeat_ping_router)
     app.include_router(incidents_router)
     app.include_router(ingest_router)
     app.include_router(schedules_router)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.action_items import ActionItemActivities
+from activities.heartbeat import HeartbeatActivities
 from activities.incident import IncidentActivities
 from activities.notify import AnnounceActivities, NotifyActivities
 from activities.slack import SlackActivities
@@ -24,6 +25,7 @@ def build_activities(
     notify = NotifyActivities(sessionmaker, settings, channels)
     announce = AnnounceActivities(sessionmaker, settings, channels)
     action_items = ActionItemActivities(sessionmaker, settings, channels)
+    heartbeats = HeartbeatActivities(sessionmaker, settings)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -33,4 +35,6 @@ def build_activities(
         notify.send_notification,
         announce.announce_page,
         action_items.remind_action_item,
+        heartbeats.heartbeat_missed,
+        heartbeats.heartbeat_recovered,
     ]

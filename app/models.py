@@ -1,9 +1,10 @@
 """Import every domain's tables so that SQLModel.metadata knows them (Alembic, tests)."""
 
 from app.audit.models import AuditEvent
-from app.catalog.models import Service
+from app.catalog.models import Service, ServiceDependency
 from app.connections.models import Connection
 from app.escalation.models import EscalationPolicy
+from app.heartbeats.models import Heartbeat
 from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
@@ -23,6 +24,7 @@ __all__ = [
     "Connection",
     "ContactMethod",
     "EscalationPolicy",
+    "Heartbeat",
     "Incident",
     "IngestDelivery",
     "IngestSignature",
@@ -36,6 +38,7 @@ __all__ = [
     "ScheduleOverride",
     "ScheduleSwap",
     "Service",
+    "ServiceDependency",
     "SlackMessage",
     "Team",
     "TeamMember",

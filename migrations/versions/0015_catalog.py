@@ -1,4 +1,4 @@
-"""service catalog: dependencies, team default escalation policies
+"""service catalog: dependencies, team default escalation policies, heartbeat monitors
 
 Revision ID: 0015
 Revises: 0008
@@ -33,6 +33,27 @@ def upgrade() -> None:
     op.create_index(
         "ix_service_dependencies_depends_on_id", "service_dependencies", ["depends_on_id"]
     )
+    op.create_table(
+        "heartbeats",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("service_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("interval_seconds", sa.Float(), nullable=False),
+        sa.Column("grace_seconds", sa.Float(), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("key_prefix", sa.String(length=12), nullable=False),
+        sa.Column("last_ping_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(["service_id"], ["services.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key_hash"),
+    )
+    op.create_index("ix_heartbeats_service_id", "heartbeats", ["service_id"])
     # A service without a policy of its own pages through its team's default.
     op.alter_column("services", "escalation_policy_id", existing_type=sa.Uuid(), nullable=True)
     op.add_column("teams", sa.Column("default_escalation_policy_id", sa.Uuid(), nullable=True))
@@ -59,5 +80,7 @@ def downgrade() -> None:
     op.drop_constraint("teams_default_escalation_policy_id_fkey", "teams", type_="foreignkey")
     op.drop_column("teams", "default_escalation_policy_id")
     op.alter_column("services", "escalation_policy_id", existing_type=sa.Uuid(), nullable=False)
+    op.drop_index("ix_heartbeats_service_id", table_name="heartbeats")
+    op.drop_table("heartbeats")
     op.drop_index("ix_service_dependencies_depends_on_id", table_name="service_dependencies")
     op.drop_table("service_dependencies")
