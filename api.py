@@ -27,11 +27,12 @@ from app.identity.routes import router as identity_router
 from app.incidents.routes import router as incidents_router
 from app.ingest.receivers import router as ingest_receivers
 from app.ingest.routes import router as ingest_router
+from app.maintenance.routes import router as maintenance_router
 from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
-from app.postmortems.routes import router as postmortems_router
 from app.oncall.routes import router as oncall_router
+from app.postmortems.routes import router as postmortems_router
 from app.schedules.routes import router as schedules_router
 from app.slack import routes as slack_routes
 from app.temporal import LazyClient
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(catalog_router)
     app.include_router(heartbeats_router)
     app.include_router(heartbeat_ping_router)
+    app.include_router(maintenance_router)
     app.include_router(incidents_router)
     app.include_router(ingest_router)
     app.include_router(schedules_router)

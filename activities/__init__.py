@@ -8,6 +8,7 @@ from typing import Any
 from activities.action_items import ActionItemActivities
 from activities.heartbeat import HeartbeatActivities
 from activities.incident import IncidentActivities
+from activities.maintenance import MaintenanceActivities
 from activities.notify import AnnounceActivities, NotifyActivities
 from activities.slack import SlackActivities
 from app.config import Settings
@@ -26,6 +27,7 @@ def build_activities(
     announce = AnnounceActivities(sessionmaker, settings, channels)
     action_items = ActionItemActivities(sessionmaker, settings, channels)
     heartbeats = HeartbeatActivities(sessionmaker, settings)
+    maintenance = MaintenanceActivities(sessionmaker, settings)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -37,4 +39,5 @@ def build_activities(
         action_items.remind_action_item,
         heartbeats.heartbeat_missed,
         heartbeats.heartbeat_recovered,
+        maintenance.maintenance_edge,
     ]

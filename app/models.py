@@ -8,6 +8,7 @@ from app.heartbeats.models import Heartbeat
 from app.identity.models import ApiToken, Team, TeamMember, User
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
+from app.maintenance.models import MaintenanceWindow
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
 from app.postmortems.models import ActionItem, Postmortem, PostmortemTemplate, PostmortemVersion
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
@@ -29,6 +30,7 @@ __all__ = [
     "IngestDelivery",
     "IngestSignature",
     "Integration",
+    "MaintenanceWindow",
     "Notification",
     "NotificationRule",
     "Postmortem",

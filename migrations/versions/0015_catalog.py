@@ -1,4 +1,4 @@
-"""service catalog: dependencies, team default escalation policies, heartbeat monitors
+"""service catalog: dependencies, team default escalation policies, heartbeat monitors, maintenance windows
 
 Revision ID: 0015
 Revises: 0008
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
 down_revision: str | None = "0008"
@@ -54,6 +55,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash"),
     )
     op.create_index("ix_heartbeats_service_id", "heartbeats", ["service_id"])
+    op.create_table(
+        "maintenance_windows",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("service_ids", postgresql.ARRAY(sa.Uuid()), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_maintenance_windows_services",
+        "maintenance_windows",
+        ["service_ids"],
+        postgresql_using="gin",
+    )
+    op.create_index("ix_maintenance_windows_ends_at", "maintenance_windows", ["ends_at"])
     # A service without a policy of its own pages through its team's default.
     op.alter_column("services", "escalation_policy_id", existing_type=sa.Uuid(), nullable=True)
     op.add_column("teams", sa.Column("default_escalation_policy_id", sa.Uuid(), nullable=True))
@@ -80,6 +104,9 @@ def downgrade() -> None:
     op.drop_constraint("teams_default_escalation_policy_id_fkey", "teams", type_="foreignkey")
     op.drop_column("teams", "default_escalation_policy_id")
     op.alter_column("services", "escalation_policy_id", existing_type=sa.Uuid(), nullable=False)
+    op.drop_index("ix_maintenance_windows_ends_at", table_name="maintenance_windows")
+    op.drop_index("ix_maintenance_windows_services", table_name="maintenance_windows")
+    op.drop_table("maintenance_windows")
     op.drop_index("ix_heartbeats_service_id", table_name="heartbeats")
     op.drop_table("heartbeats")
     op.drop_index("ix_service_dependencies_depends_on_id", table_name="service_dependencies")
