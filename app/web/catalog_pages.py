@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -12,8 +13,12 @@ from app.catalog import dependencies
 from app.catalog import service as catalog
 from app.catalog.layout import NODE_H, NODE_W, layout
 from app.catalog.models import GraphDirection
-from app.deps import SessionDep
-from app.web.auth import WebAdmin, WebViewer
+from app.db import utcnow
+from app.deps import SessionDep, SettingsDep, TemporalDep
+from app.errors import invalid
+from app.maintenance import service as maintenance
+from app.maintenance.models import PRESETS, MaintenanceWindowCreate
+from app.web.auth import WebAdmin, WebResponder, WebViewer
 from app.web.render import WebRoute, page, parse_uuid, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -94,3 +99,53 @@ async def remove_dependency(
         session=session, service_id=service_id, depends_on=depends_on, actor=viewer.actor
     )
     return see_other(f"/services/{service_id}/graph")
+
+
+PRESET_MINUTES = {int(p.total_seconds() // 60) for p in PRESETS}
+
+
+@router.post("/services/{service_id}/maintenance")
+async def start_maintenance(
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    viewer: WebResponder,
+    service_id: UUID,
+    minutes: Annotated[int, Form()],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Put a service in maintenance from now for one of the presets (15 min to 4 h)."""
+    if minutes not in PRESET_MINUTES:
+        raise invalid([{"field": "minutes", "message": "choose one of the presets"}])
+    await catalog.get_service(session=session, service_id=service_id)
+    now = utcnow()
+    await maintenance.create_window(
+        session=session,
+        client=client,
+        settings=settings,
+        window_in=MaintenanceWindowCreate(
+            service_ids=[service_id],
+            starts_at=now,
+            ends_at=now + timedelta(minutes=minutes),
+            reason=reason,
+        ),
+        actor=viewer.actor,
+    )
+    return see_other(f"/services/{service_id}?done=maintenance")
+
+
+@router.post("/maintenance-windows/{window_id}/end")
+async def end_maintenance(
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    viewer: WebResponder,
+    window_id: UUID,
+    service_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """End a maintenance window now."""
+    await maintenance.end_window(
+        session=session, client=client, settings=settings, window_id=window_id, actor=viewer.actor
+    )
+    back = f"/services/{parse_uuid(service_id, 'service')}" if service_id else "/services"
+    return see_other(back)

@@ -17,6 +17,7 @@ from app.escalation import service as escalation
 from app.identity import service as identity
 from app.ingest import service as ingest
 from app.ingest.models import IntegrationCreate, IntegrationType
+from app.maintenance import service as maintenance
 from app.web.auth import Viewer, WebAdmin, WebViewer
 from app.web.lookups import lookups
 from app.web.render import WebRoute, page, parse_uuid, see_other
@@ -92,6 +93,13 @@ async def _service_page(
         viewer,
         service=svc,
         view=await catalog.service_view(session=session, service=svc),
+        maintenance=[
+            maintenance.public(w)
+            for w in await maintenance.list_windows(
+                session=session, service_id=svc.id, current=True
+            )
+        ],
+        presets=[15, 30, 60, 120, 240],
         integrations=[ingest.public(i, settings) for i in rows],
         types=[t.value for t in IntegrationType],
         names=await lookups(session),

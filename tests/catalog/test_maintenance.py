@@ -23,6 +23,7 @@ from app.temporal import LazyClient
 from tests import incident_helpers as h
 from tests.catalog.test_dependencies import make_services, open_incident
 from tests.factories import assert_problem, login
+from tests.web.conftest import browser_for
 from workflows.maintenance_types import INCIDENT_SIGNAL, MaintenanceChange
 
 URL = "/api/v1/maintenance-windows"
@@ -174,3 +175,30 @@ async def test_window_starts_and_ends_on_durable_timers_and_tells_open_incidents
         assert await seen("out") == []  # another service's incident is not told
         assert await window_wf.result() == "ended"
         await listeners["out"].terminate()
+
+
+async def test_service_page_starts_a_preset_window_and_ends_it(
+    mw_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    (svc,) = await make_services(sessionmaker, 1, prefix="p")
+    me = await browser_for(mw_app, sessionmaker)
+    page = await me.get(f"/services/{svc}")
+    assert "Not in maintenance." in page.text
+    for label in ("15 min", "30 min", "1 h", "2 h", "4 h"):
+        assert f">{label}</button>" in page.text
+    assert (await me.post(f"/services/{svc}/maintenance", {"minutes": "7"})).status_code == 422
+    started = await me.post(f"/services/{svc}/maintenance", {"minutes": "30", "reason": "patching"})
+    assert started.status_code == 303
+    page = await me.get(f"/services/{svc}")
+    assert "<strong>In maintenance</strong> until" in page.text and "patching" in page.text
+    async with sessionmaker() as session:
+        (window,) = await maintenance.list_windows(session=session, service_id=svc, current=True)
+        assert window.ends_at - window.starts_at == timedelta(minutes=30)
+    ended = await me.post(f"/maintenance-windows/{window.id}/end", {"service_id": str(svc)})
+    assert ended.status_code == 303
+    assert "Not in maintenance." in (await me.get(f"/services/{svc}")).text
+    observer = await browser_for(mw_app, sessionmaker, role=Role.observer)
+    await observer.get(f"/services/{svc}")
+    assert (
+        await observer.post(f"/services/{svc}/maintenance", {"minutes": "15"})
+    ).status_code == 403
