@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 from typing import Literal
 
+from sqlalchemy import select
+from sqlmodel import col
 from temporalio import activity
 
 from app.catalog.models import Service
@@ -13,11 +15,12 @@ from app.config import Settings
 from app.db import SessionMaker, utcnow
 from app.heartbeats.models import Heartbeat
 from app.incidents import service as incidents
+from app.incidents.models import Incident
 from workflows.heartbeat_types import MissedIn, dedup_key
 from workflows.incident_types import Actor, AlertIn
 
 
-def _alert(hb: Heartbeat, action: Literal["trigger", "resolve"], summary: str) -> AlertIn:
+def _alert(hb: Heartbeat, action: Literal["trigger"], summary: str) -> AlertIn:
     return AlertIn(
         id=str(uuid.uuid4()),
         action=action,
@@ -61,14 +64,35 @@ class HeartbeatActivities:
 
     @activity.defn(name="heartbeat_recovered")
     async def heartbeat_recovered(self, heartbeat_id: str) -> bool:
-        """Resolve the missed heartbeat's incident (a resolve alert, as a monitor would send)."""
-        found = await self._load(heartbeat_id)
-        if found is None:
-            return False
-        hb, svc = found
-        alert = _alert(hb, "resolve", f"Heartbeat {hb.name!r} pinged again")
-        return await incidents.signal_running(
-            client=activity.client(),
-            workflow_id=incidents.workflow_id_for(svc.routing_key, alert.dedup_key),
-            alerts=[alert],
-        )
+        """Resolve the missed heartbeat's incident (a resolve alert, as a monitor would send).
+
+        Found by its dedup key, so a monitor deleted while overdue still resolves its incident.
+        """
+        key = dedup_key(heartbeat_id)
+        async with self.sessionmaker() as session:
+            workflow_ids = (
+                await session.scalars(
+                    select(col(Incident.workflow_id)).where(
+                        col(Incident.dedup_key) == key, col(Incident.status) != "resolved"
+                    )
+                )
+            ).all()
+            hb = await session.get(Heartbeat, uuid.UUID(heartbeat_id))
+        name = hb.name if hb is not None else "(deleted monitor)"
+        resolved = False
+        for wid in workflow_ids:
+            alert = AlertIn(
+                id=str(uuid.uuid4()),
+                action="resolve",
+                summary=f"Heartbeat {name!r} pinged again" if hb else "Heartbeat monitor deleted",
+                dedup_key=key,
+                received_at=utcnow(),
+                actor=Actor(type="system", id=heartbeat_id, via="heartbeat"),
+            )
+            resolved = (
+                await incidents.signal_running(
+                    client=activity.client(), workflow_id=wid, alerts=[alert]
+                )
+                or resolved
+            )
+        return resolved

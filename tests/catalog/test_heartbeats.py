@@ -135,8 +135,22 @@ async def test_missed_heartbeat_opens_an_incident_and_the_next_ping_resolves_it(
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("pagefree"))
     assert key not in ours and f"/heartbeat/{key[:8]}…" in ours
 
-    # Deleting the monitor ends its workflow.
+    # Silent again: a new incident; deleting the monitor resolves it and ends the workflow.
+    await ts_env.sleep(120)
+
+    async def two() -> list[Incident] | None:
+        rows = await _incidents(sessionmaker, dedup)
+        return rows if len(rows) == 2 else None
+
+    second = (await h.eventually(two, timeout=20))[1]
+    assert second.status == "triggered"
     assert (await api("DELETE", f"{url}/{hb['id']}")).status_code == 204
+
+    async def second_resolved() -> bool:
+        rows = await _incidents(sessionmaker, dedup)
+        return rows[1].status == "resolved"
+
+    assert await h.eventually(second_resolved, timeout=20)
     assert await h.eventually(
         lambda: _status_is(handle, WorkflowExecutionStatus.COMPLETED), timeout=20
     )
