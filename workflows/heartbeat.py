@@ -57,8 +57,12 @@ class HeartbeatWorkflow:
         config = self.config or inp.config
         self._overdue = inp.overdue
         handled = 0
+        # Pings not yet handled are `self.pings - seen`: one that comes while an activity runs
+        # wakes the next wait at once instead of being lost.
+        seen = self.pings
         while True:
-            seen, current = self.pings, self.config
+            current = self.config
+            config = current or config
 
             def woken(seen: int = seen, current: MonitorConfig | None = current) -> bool:
                 return self.pings != seen or self.stopped or self.config is not current
@@ -82,10 +86,9 @@ class HeartbeatWorkflow:
                 )
                 self._overdue = True
                 continue
-            if self.config is not current and self.config is not None:
-                config = self.config
             if self.pings != seen or self.stopped:
                 handled += self.pings - seen
+                seen = self.pings
                 if self._overdue:
                     await self._recovered(inp.heartbeat_id)
             if self.stopped:
