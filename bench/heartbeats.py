@@ -38,7 +38,7 @@ def pct(values: list[float], q: float) -> float | None:
 
 async def run(api: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=50)
+    limits = httpx.Limits(max_connections=20)
     async with httpx.AsyncClient(base_url=api, headers=headers, timeout=30, limits=limits) as c:
         services = (await c.get("/api/v1/services", params={"limit": 1})).json()["data"]
         service_id = services[0]["id"]
@@ -54,12 +54,17 @@ async def run(api: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
         last_ok: dict[str, datetime] = {}
         latencies: list[float] = []
         refused = 0
+        errors: list[str] = []
         silent = set(list(keys)[: args.silent])
 
         async def ping(hb_id: str) -> None:
             nonlocal refused
             started = time.perf_counter()
-            answer = await c.post(f"/heartbeat/{keys[hb_id]}")
+            try:
+                answer = await c.post(f"/heartbeat/{keys[hb_id]}")
+            except httpx.HTTPError:
+                errors.append(hb_id)
+                return
             latencies.append(time.perf_counter() - started)
             if answer.status_code == 200:
                 last_ok[hb_id] = datetime.now(UTC)
@@ -100,6 +105,7 @@ async def run(api: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
         "monitors": args.monitors,
         "pings": len(latencies),
         "refused": refused,
+        "errors": len(errors),
         "pings_per_s": round(len(latencies) / pinging, 1),
         "ping_p50_ms": round((pct(latencies, 0.5) or 0) * 1000, 1),
         "ping_p99_ms": round((pct(latencies, 0.99) or 0) * 1000, 1),
