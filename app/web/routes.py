@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.insight import web as insight_pages
 from app.web import (
     audit_pages,
+    catalog_pages,
     config_pages,
     dashboard,
     incident_pages,
@@ -39,6 +40,7 @@ ROUTERS = [
     schedule_pages.router,  # before oncall's /schedules/{id}: /schedules/new
     oncall.router,
     service_pages.router,
+    catalog_pages.router,
     postmortem_pages.router,
     postmortem_template_pages.router,
     people_pages.router,  # before config_pages' /users/{id}: /users/invite
