@@ -55,7 +55,15 @@ ROUTERS = [
     pwa.router,
 ]
 # Paths of machines, not people: they keep their problem+json answers whatever they accept.
-_MACHINE_PATHS = ("/api/", "/v2/", "/integrations/", "/slack/", "/webhooks/", "/openapi.json")
+_MACHINE_PATHS = (
+    "/api/",
+    "/v2/",
+    "/integrations/",
+    "/slack/",
+    "/webhooks/",
+    "/heartbeat/",
+    "/openapi.json",
+)
 
 
 def _wants_page(request: Request) -> bool:
