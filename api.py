@@ -21,11 +21,14 @@ from app.config import Settings, get_settings
 from app.connections.routes import router as connections_router
 from app.db import check_migrated, make_engine, make_sessionmaker
 from app.escalation.routes import router as escalation_router
+from app.heartbeats.routes import ping_router as heartbeat_ping_router
+from app.heartbeats.routes import router as heartbeats_router
 from app.identity.routes import router as identity_router
 from app.incidents.routes import router as incidents_router
 from app.ingest.receivers import router as ingest_receivers
 from app.ingest.routes import router as ingest_router
 from app.insight.routes import router as insight_router
+from app.maintenance.routes import router as maintenance_router
 from app.notify.channels import build_channels
 from app.notify.routes import router as notify_router
 from app.notify.webhooks import router as notify_webhooks
@@ -152,6 +155,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(audit_router)
     app.include_router(escalation_router)
     app.include_router(catalog_router)
+    app.include_router(heartbeats_router)
+    app.include_router(heartbeat_ping_router)
+    app.include_router(maintenance_router)
     app.include_router(incidents_router)
     app.include_router(ingest_router)
     app.include_router(schedules_router)

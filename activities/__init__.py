@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.action_items import ActionItemActivities
+from activities.heartbeat import HeartbeatActivities
 from activities.incident import IncidentActivities
+from activities.maintenance_window import MaintenanceWindowActivities
 from activities.notify import AnnounceActivities, NotifyActivities
 from activities.runbooks import RunbookActivities
 from activities.slack import SlackActivities
@@ -28,6 +30,8 @@ def build_activities(
     action_items = ActionItemActivities(sessionmaker, settings, channels)
     status_pages = StatusPageActivities(sessionmaker, settings, channels)
     runbooks = RunbookActivities(sessionmaker, settings)
+    heartbeats = HeartbeatActivities(sessionmaker, settings)
+    maintenance_windows = MaintenanceWindowActivities(sessionmaker, settings)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -48,4 +52,7 @@ def build_activities(
         runbooks.prepare_runbook_run,
         runbooks.send_runbook_request,
         runbooks.finish_runbook_run,
+        heartbeats.heartbeat_missed,
+        heartbeats.heartbeat_recovered,
+        maintenance_windows.maintenance_window_edge,
     ]

@@ -81,9 +81,8 @@ class IncidentActivities:
                 service = await catalog.get_service(
                     session=session, service_id=UUID(inp.service_id)
                 )
-                policy = await escalation.get_policy(
-                    session=session, policy_id=service.escalation_policy_id
-                )
+                # The service's own policy, else its team's default.
+                policy = (await catalog.effective_policy(session=session, service=service)).policy
             except NotFound as exc:
                 raise _missing(exc) from exc
             snapshot = policy_snapshot(policy)

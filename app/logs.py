@@ -66,6 +66,11 @@ REDACTED = "[redacted]"
 _SECRET_SEGMENT = re.compile(
     r"^(/integrations|/ack|/heartbeats?|/login/link|/magic-link)/[^/]+", re.IGNORECASE
 )
+# A heartbeat ping key keeps its first characters: the API shows the same prefix as the
+# monitor's identifier (app/heartbeats/service.py PREFIX_CHARS), so a log line can be matched
+# to its monitor; the prefix alone does not authenticate.
+HEARTBEAT_PREFIX_CHARS = 8
+_HEARTBEAT_PING = re.compile(r"^/heartbeat/([^/]*)")
 
 
 def loggable_path(scope: Mapping[str, Any]) -> str:
@@ -76,6 +81,9 @@ def loggable_path(scope: Mapping[str, Any]) -> str:
     is. Other ids stay, for debugging. Query strings are never logged.
     """
     path = str(scope.get("path", ""))
+    ping = _HEARTBEAT_PING.match(path)
+    if ping:
+        return f"/heartbeat/{ping.group(1)[:HEARTBEAT_PREFIX_CHARS]}…"
     params: Mapping[str, Any] = scope.get("path_params") or {}
     for name, value in params.items():
         if name in SECRET_PARAMS and value:

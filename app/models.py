@@ -1,13 +1,15 @@
 """Import every domain's tables so that SQLModel.metadata knows them (Alembic, tests)."""
 
 from app.audit.models import AuditEvent
-from app.catalog.models import Service
+from app.catalog.models import Service, ServiceDependency
 from app.connections.models import Connection
 from app.escalation.models import EscalationPolicy
+from app.heartbeats.models import Heartbeat
 from app.identity.models import ApiToken, Team, TeamMember, User
 from app.importer.models import ImportMapping
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from app.ingest.models import IngestDelivery, IngestSignature, Integration
+from app.maintenance.models import MaintenanceWindow
 from app.notify.models import ActionLinkUse, ContactMethod, NotificationRule
 from app.postmortems.models import ActionItem, Postmortem, PostmortemTemplate, PostmortemVersion
 from app.schedules.models import CalendarFeed, Schedule, ScheduleOverride, ScheduleSwap
@@ -41,11 +43,13 @@ __all__ = [
     "ContactMethod",
     "Delivery",
     "EscalationPolicy",
+    "Heartbeat",
     "ImportMapping",
     "Incident",
     "IngestDelivery",
     "IngestSignature",
     "Integration",
+    "MaintenanceWindow",
     "Notification",
     "NotificationRule",
     "PageIncident",
@@ -61,6 +65,7 @@ __all__ = [
     "ScheduleOverride",
     "ScheduleSwap",
     "Service",
+    "ServiceDependency",
     "SlackMessage",
     "StatusComponent",
     "StatusPage",

@@ -2,8 +2,10 @@
 
 from workflows.action_item import ActionItemReminderWorkflow
 from workflows.announcement import AnnouncementWorkflow
+from workflows.heartbeat import HeartbeatWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.maintenance import MaintenanceWorkflow
+from workflows.maintenance_window import MaintenanceWindowWorkflow
 from workflows.partners import PartnerAuditRetentionWorkflow, PartnerLinkWorkflow
 from workflows.runbook_run import RunbookRunWorkflow
 from workflows.statuspage import StatusPageWorkflow
@@ -17,13 +19,17 @@ WORKFLOWS = [
     PartnerLinkWorkflow,
     PartnerAuditRetentionWorkflow,
     RunbookRunWorkflow,
+    HeartbeatWorkflow,
+    MaintenanceWindowWorkflow,
 ]
 
 __all__ = [
     "WORKFLOWS",
     "ActionItemReminderWorkflow",
     "AnnouncementWorkflow",
+    "HeartbeatWorkflow",
     "IncidentWorkflow",
+    "MaintenanceWindowWorkflow",
     "MaintenanceWorkflow",
     "PartnerAuditRetentionWorkflow",
     "PartnerLinkWorkflow",

@@ -7,7 +7,8 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import Field as PydanticField
 from sqlalchemy import Column, ForeignKey, Index, String, text
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +40,13 @@ class Urgency(StrEnum):
     low = "low"
 
 
+class PolicySource(StrEnum):
+    """Where a service's escalation policy comes from."""
+
+    service = "service"
+    team = "team"
+
+
 class Service(SQLModel, table=True):
     __tablename__ = "services"
     __table_args__ = (Index("ix_services_name_lower", text("lower(name)"), unique=True),)
@@ -51,8 +59,11 @@ class Service(SQLModel, table=True):
         sa_column_args=[ForeignKey("teams.id", ondelete="RESTRICT")],
         index=True,
     )
-    escalation_policy_id: UUID = Field(
-        sa_column_args=[ForeignKey("escalation_policies.id", ondelete="RESTRICT")], index=True
+    # None: the team's default policy pages for the service (see `effective_policy`).
+    escalation_policy_id: UUID | None = Field(
+        default=None,
+        sa_column_args=[ForeignKey("escalation_policies.id", ondelete="RESTRICT")],
+        index=True,
     )
     routing_key: str = Field(max_length=ROUTING_KEY_MAX, unique=True)
     status: ServiceStatus = Field(
@@ -84,7 +95,8 @@ class ServiceCreate(_Timeouts):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     team_id: UUID | None = None
-    escalation_policy_id: UUID
+    # None: the team's default escalation policy.
+    escalation_policy_id: UUID | None = None
     # Derived from the name when absent.
     routing_key: RoutingKey | None = None
     status: ServiceStatus = ServiceStatus.active
@@ -117,7 +129,11 @@ class ServicePublic(BaseModel):
     name: str
     description: str | None
     team_id: UUID | None
-    escalation_policy_id: UUID
+    # The service's own policy; None when it uses its team's default.
+    escalation_policy_id: UUID | None
+    # Whose policy pages for the service, and which one it is.
+    escalation_policy_source: PolicySource | None = None
+    effective_escalation_policy_id: UUID | None = None
     routing_key: str
     status: ServiceStatus
     urgency: Urgency
@@ -127,3 +143,52 @@ class ServicePublic(BaseModel):
     slack_incident_channel_severity: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+class ServiceDependency(SQLModel, table=True):
+    """An edge of the dependency graph: `service_id` depends on `depends_on_id`."""
+
+    __tablename__ = "service_dependencies"
+
+    service_id: UUID = Field(
+        sa_column_args=[ForeignKey("services.id", ondelete="CASCADE")], primary_key=True
+    )
+    depends_on_id: UUID = Field(
+        sa_column_args=[ForeignKey("services.id", ondelete="CASCADE")],
+        primary_key=True,
+        index=True,
+    )
+    created_at: datetime | None = created_at_field()
+
+
+class DependencyIn(BaseModel):
+    depends_on: UUID
+
+
+class GraphDirection(StrEnum):
+    """Upstream: what a service depends on; downstream: what depends on it."""
+
+    upstream = "upstream"
+    downstream = "downstream"
+    both = "both"
+
+
+class GraphNode(BaseModel):
+    id: UUID
+    name: str
+    status: ServiceStatus
+    open_incidents: int
+
+
+class GraphEdge(BaseModel):
+    """`from` depends on `to`."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: UUID = PydanticField(alias="from")
+    to: UUID
+
+
+class Graph(BaseModel):
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]

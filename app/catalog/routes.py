@@ -6,8 +6,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.catalog import service
-from app.catalog.models import ServiceCreate, ServicePublic, ServiceStatus, ServiceUpdate
+from app.catalog import dependencies, service
+from app.catalog.models import (
+    DependencyIn,
+    Graph,
+    GraphDirection,
+    ServiceCreate,
+    ServicePublic,
+    ServiceStatus,
+    ServiceUpdate,
+)
 from app.deps import AdminUser, CurrentUser, SessionDep, actor_of
 from app.models_common import Page
 
@@ -28,7 +36,10 @@ async def list_services(
     services, total = await service.list_services(
         session=session, team_id=team_id, status=status_, q=q, limit=limit, offset=offset
     )
-    return Page(data=[service.service_public(s) for s in services], count=total)
+    return Page(
+        data=[await service.service_view(session=session, service=s) for s in services],
+        count=total,
+    )
 
 
 @router.post("", response_model=ServicePublic, status_code=status.HTTP_201_CREATED)
@@ -39,13 +50,14 @@ async def create_service(
     created = await service.create_service(
         session=session, service_in=service_in, actor=actor_of(admin)
     )
-    return service.service_public(created)
+    return await service.service_view(session=session, service=created)
 
 
 @router.get("/{service_id}", response_model=ServicePublic)
 async def get_service(session: SessionDep, _: CurrentUser, service_id: UUID) -> ServicePublic:
     """Return one service."""
-    return service.service_public(await service.get_service(session=session, service_id=service_id))
+    found = await service.get_service(session=session, service_id=service_id)
+    return await service.service_view(session=session, service=found)
 
 
 @router.patch("/{service_id}", response_model=ServicePublic)
@@ -56,7 +68,7 @@ async def update_service(
     updated = await service.update_service(
         session=session, service_id=service_id, service_in=service_in, actor=actor_of(admin)
     )
-    return service.service_public(updated)
+    return await service.service_view(session=session, service=updated)
 
 
 @router.delete("/{service_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -64,3 +76,39 @@ async def delete_service(session: SessionDep, admin: AdminUser, service_id: UUID
     """Delete a service without incidents (admins only)."""
     await service.delete_service(session=session, service_id=service_id, actor=actor_of(admin))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{service_id}/dependencies", status_code=status.HTTP_201_CREATED)
+async def add_dependency(
+    session: SessionDep, admin: AdminUser, service_id: UUID, body: DependencyIn
+) -> dict[str, UUID]:
+    """Record that the service depends on another (admins); 409 naming a cycle it would close."""
+    await dependencies.add_dependency(
+        session=session, service_id=service_id, depends_on=body.depends_on, actor=actor_of(admin)
+    )
+    return {"service_id": service_id, "depends_on": body.depends_on}
+
+
+@router.delete("/{service_id}/dependencies/{depends_on}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_dependency(
+    session: SessionDep, admin: AdminUser, service_id: UUID, depends_on: UUID
+) -> Response:
+    """Remove a dependency (admins)."""
+    await dependencies.remove_dependency(
+        session=session, service_id=service_id, depends_on=depends_on, actor=actor_of(admin)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{service_id}/graph", response_model=Graph)
+async def graph(
+    session: SessionDep,
+    _: CurrentUser,
+    service_id: UUID,
+    direction: GraphDirection = GraphDirection.both,
+    depth: int = Query(default=3, ge=1, le=dependencies.MAX_DEPTH),
+) -> Graph:
+    """The service and its neighbours up to `depth` edges away; an edge `from` depends on `to`."""
+    return await dependencies.graph(
+        session=session, service_id=service_id, direction=direction, depth=depth
+    )

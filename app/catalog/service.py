@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from app.audit import service as audit
 from app.audit.models import Actor
 from app.catalog.models import (
     ROUTING_KEY_MAX,
+    PolicySource,
     Service,
     ServiceCreate,
     ServicePublic,
@@ -24,7 +26,8 @@ from app.catalog.models import (
     ServiceUpdate,
 )
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Conflict, invalid, not_found
+from app.errors import Conflict, NotFound, invalid, not_found
+from app.escalation import service as escalation
 from app.escalation.models import EscalationPolicy
 from app.identity.models import Team
 
@@ -40,14 +43,58 @@ def _duration(seconds: float | None) -> timedelta | None:
     return None if seconds is None else timedelta(seconds=seconds)
 
 
+@dataclass(frozen=True)
+class EffectivePolicy:
+    """The policy that pages for a service, and whether it is the service's or its team's."""
+
+    policy: EscalationPolicy
+    source: PolicySource
+
+
+async def effective_policy(*, session: AsyncSession, service: Service) -> EffectivePolicy:
+    """Return the service's own escalation policy, else its team's default.
+
+    Raises NotFound when it has neither (the catalog refuses to save such a service, so this
+    means a concurrent change removed one).
+    """
+    if service.escalation_policy_id is not None:
+        policy = await escalation.get_policy(
+            session=session, policy_id=service.escalation_policy_id
+        )
+        return EffectivePolicy(policy=policy, source=PolicySource.service)
+    team = None if service.team_id is None else await session.get(Team, service.team_id)
+    if team is None or team.default_escalation_policy_id is None:
+        raise NotFound(f"service {service.name!r} has no escalation policy and no team default")
+    policy = await escalation.get_policy(
+        session=session, policy_id=team.default_escalation_policy_id
+    )
+    return EffectivePolicy(policy=policy, source=PolicySource.team)
+
+
+async def service_view(*, session: AsyncSession, service: Service) -> ServicePublic:
+    """Return the public view of a service with the policy that pages for it."""
+    view = service_public(service)
+    try:
+        chosen = await effective_policy(session=session, service=service)
+    except NotFound:
+        return view
+    view.escalation_policy_source = chosen.source
+    view.effective_escalation_policy_id = chosen.policy.id
+    return view
+
+
 def service_public(service: Service) -> ServicePublic:
-    """Return the public view of a service."""
+    """Return the public view of a service (without the team default: see `service_view`)."""
     return ServicePublic(
         id=service.id,
         name=service.name,
         description=service.description,
         team_id=service.team_id,
         escalation_policy_id=service.escalation_policy_id,
+        escalation_policy_source=(
+            PolicySource.service if service.escalation_policy_id is not None else None
+        ),
+        effective_escalation_policy_id=service.escalation_policy_id,
         routing_key=service.routing_key,
         status=service.status,
         urgency=service.urgency,
@@ -124,6 +171,24 @@ async def _check_refs(session: AsyncSession, refs: dict[str, Any]) -> None:
         raise invalid(errors)
 
 
+async def _check_pages_someone(
+    session: AsyncSession, team_id: UUID | None, policy_id: UUID | None
+) -> None:
+    """Refuse a service that would have neither its own policy nor a team default (422)."""
+    if policy_id is not None:
+        return
+    team = None if team_id is None else await session.get(Team, team_id)
+    if team is None or team.default_escalation_policy_id is None:
+        raise invalid(
+            [
+                {
+                    "field": "escalation_policy_id",
+                    "message": "required: the service's team has no default escalation policy",
+                }
+            ]
+        )
+
+
 async def _free_routing_key(session: AsyncSession, name: str) -> str:
     """Return the name's slug, or the first free `slug-2`, `slug-3` … if it is taken."""
     base = slugify(name)
@@ -153,6 +218,7 @@ async def create_service(
 ) -> Service:
     """Create a service; its routing key is derived from the name when not given."""
     await _check_refs(session, service_in.model_dump())
+    await _check_pages_someone(session, service_in.team_id, service_in.escalation_policy_id)
     if await name_taken(session, Service, service_in.name, None):
         raise Conflict(f"a service named {service_in.name!r} already exists")
     routing_key = service_in.routing_key
@@ -187,7 +253,7 @@ async def create_service(
     return service
 
 
-_NOT_NULL = ("name", "escalation_policy_id", "status", "urgency")
+_NOT_NULL = ("name", "status", "urgency")
 
 
 async def update_service(
@@ -203,6 +269,11 @@ async def update_service(
     if nulls:
         raise invalid([{"field": f, "message": "cannot be null"} for f in nulls])
     await _check_refs(session, changes)
+    await _check_pages_someone(
+        session,
+        changes.get("team_id", service.team_id),
+        changes.get("escalation_policy_id", service.escalation_policy_id),
+    )
     if "name" in changes and await name_taken(session, Service, changes["name"], service.id):
         raise Conflict(f"a service named {changes['name']!r} already exists")
     for field in ("acknowledgement_timeout", "auto_resolve_timeout"):

@@ -102,8 +102,12 @@ async def _check_levels(
         raise invalid(errors)
 
 
-async def get_policy(*, session: AsyncSession, policy_id: UUID) -> EscalationPolicy:
-    """Return the escalation policy or raise 404."""
+async def get_policy(*, session: AsyncSession, policy_id: UUID | None) -> EscalationPolicy:
+    """Return the escalation policy or raise 404 (also for None: a service on its team's
+    default has no policy id of its own; callers wanting the fallback use
+    `app.catalog.service.effective_policy`)."""
+    if policy_id is None:
+        raise not_found("escalation policy", "none (the service uses its team's default)")
     policy = await session.get(EscalationPolicy, policy_id)
     if policy is None:
         raise not_found("escalation policy", policy_id)

@@ -122,6 +122,12 @@ class Team(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=2000)
     # Where incidents of the team's services are posted when the service names no channel.
     slack_channel_id: str | None = Field(default=None, max_length=32)
+    # The policy of the team's services that name none of their own (catalog).
+    default_escalation_policy_id: UUID | None = Field(
+        default=None,
+        sa_column_args=[ForeignKey("escalation_policies.id", ondelete="RESTRICT")],
+        index=True,
+    )
     created_at: datetime | None = created_at_field()
 
 
@@ -147,6 +153,7 @@ class TeamCreate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     members: list[TeamMemberIn] = Field(default_factory=list)
     slack_channel_id: SlackChannelId | None = None
+    default_escalation_policy_id: UUID | None = None
 
 
 class TeamUpdate(BaseModel):
@@ -154,6 +161,7 @@ class TeamUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     members: list[TeamMemberIn] | None = None  # replaces the whole list when given
     slack_channel_id: SlackChannelId | None = None
+    default_escalation_policy_id: UUID | None = None
 
 
 class TeamPublic(BaseModel):
@@ -162,6 +170,7 @@ class TeamPublic(BaseModel):
     description: str | None
     members: list[TeamMemberIn]
     slack_channel_id: str | None = None
+    default_escalation_policy_id: UUID | None = None
     created_at: datetime | None = None
 
 

@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
 from app.db import flush_unique, name_taken, utcnow
-from app.errors import Conflict, Invalid, not_found
+from app.errors import Conflict, Invalid, invalid, not_found
 from app.identity import passwords
 from app.identity.models import (
     ApiToken,
@@ -209,6 +209,7 @@ async def team_public(*, session: AsyncSession, team: Team) -> TeamPublic:
         description=team.description,
         members=await _members(session, team.id),
         slack_channel_id=team.slack_channel_id,
+        default_escalation_policy_id=team.default_escalation_policy_id,
         created_at=team.created_at,
     )
 
@@ -249,15 +250,50 @@ async def _check_members(session: AsyncSession, members: Sequence[TeamMemberIn])
         )
 
 
+async def _check_default_policy(session: AsyncSession, policy_id: UUID | None) -> None:
+    """Refuse a default escalation policy that does not exist (422 naming the field).
+
+    Plain SQL: the escalation domain imports identity, not the other way round.
+    """
+    if policy_id is None:
+        return
+    found = await session.scalar(
+        text("SELECT 1 FROM escalation_policies WHERE id = :id"), {"id": policy_id}
+    )
+    if found is None:
+        raise invalid(
+            [
+                {
+                    "field": "default_escalation_policy_id",
+                    "message": f"escalation policy {policy_id} does not exist",
+                }
+            ]
+        )
+
+
+async def _services_on_team_default(session: AsyncSession, team_id: UUID) -> list[str]:
+    """Names of the team's services that page through the team's default policy."""
+    rows = await session.scalars(
+        text(
+            "SELECT name FROM services WHERE team_id = :team AND escalation_policy_id IS NULL"
+            " ORDER BY name"
+        ),
+        {"team": team_id},
+    )
+    return list(rows.all())
+
+
 async def create_team(*, session: AsyncSession, team_in: TeamCreate, actor: Actor) -> TeamPublic:
     """Create a team with its members."""
     await _check_members(session, team_in.members)
     if await name_taken(session, Team, team_in.name, None):
         raise Conflict(f"a team named {team_in.name!r} already exists")
+    await _check_default_policy(session, team_in.default_escalation_policy_id)
     team = Team(
         name=team_in.name,
         description=team_in.description,
         slack_channel_id=team_in.slack_channel_id,
+        default_escalation_policy_id=team_in.default_escalation_policy_id,
     )
     session.add(team)
     await flush_unique(session, "a team with these unique fields already exists")
@@ -296,6 +332,16 @@ async def update_team(
         team.description = changes["description"]
     if "slack_channel_id" in changes:
         team.slack_channel_id = changes["slack_channel_id"]
+    if "default_escalation_policy_id" in changes:
+        policy_id = changes["default_escalation_policy_id"]
+        await _check_default_policy(session, policy_id)
+        relying = await _services_on_team_default(session, team.id) if policy_id is None else []
+        if relying:
+            raise Conflict(
+                "services of the team page through its default policy: " + ", ".join(relying),
+                services=relying,
+            )
+        team.default_escalation_policy_id = policy_id
     if team_in.members is not None:
         await _check_members(session, team_in.members)
         await session.execute(delete(TeamMember).where(col(TeamMember.team_id) == team.id))

@@ -15,7 +15,6 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
-from app.escalation import service as escalation
 from app.escalation.models import EscalationPolicy
 from app.identity.models import User
 
@@ -146,7 +145,7 @@ async def preview(
     `urgency` defaults to the service's; its auto-resolve timeout ends the paging.
     """
     service = await catalog.get_service(session=session, service_id=service_id)
-    policy = await escalation.get_policy(session=session, policy_id=service.escalation_policy_id)
+    policy = (await catalog.effective_policy(session=session, service=service)).policy
     auto_resolve = service.auto_resolve_timeout_seconds
     return await preview_policy(
         session=session,

@@ -8,7 +8,6 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
-from app.escalation import service as escalation
 from app.escalation.models import EscalationLevel, TargetType, levels_from_json
 from app.identity.models import User
 from app.oncall.current import who
@@ -56,7 +55,7 @@ async def service_on_call(
 ) -> ServiceOnCall:
     """Return, for each level of the service's policy, whom it would page at `at`."""
     service = await catalog.get_service(session=session, service_id=service_id)
-    policy = await escalation.get_policy(session=session, policy_id=service.escalation_policy_id)
+    policy = (await catalog.effective_policy(session=session, service=service)).policy
     levels = [
         await _level(session, n, level, at)
         for n, level in enumerate(levels_from_json(policy.levels), start=1)

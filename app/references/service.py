@@ -21,6 +21,7 @@ from app.errors import Conflict
 from app.escalation import service as escalation
 from app.escalation.models import EscalationPolicy
 from app.identity import service as identity
+from app.identity.models import Team
 from app.schedules import service as schedules
 from app.schedules.models import Schedule, ScheduleOverride
 
@@ -125,5 +126,18 @@ async def delete_policy(*, session: AsyncSession, policy_id: UUID, actor: Actor)
         raise Conflict(
             f"the escalation policy is used by services: {', '.join(services)}",
             services=services,
+        )
+    teams = list(
+        (
+            await session.scalars(
+                select(col(Team.name))
+                .where(col(Team.default_escalation_policy_id) == policy_id)
+                .order_by(col(Team.name))
+            )
+        ).all()
+    )
+    if teams:
+        raise Conflict(
+            f"the escalation policy is the default of teams: {', '.join(teams)}", teams=teams
         )
     await escalation.delete_policy(session=session, policy_id=policy_id, actor=actor)

@@ -207,6 +207,26 @@ async def update_team_members(
     return see_other(f"/teams#t-{team_id}")
 
 
+@router.post("/teams/{team_id}/default-policy")
+async def update_team_default_policy(
+    session: SessionDep,
+    viewer: WebAdmin,
+    team_id: UUID,
+    default_escalation_policy_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Set or clear the policy of the team's services that name none of their own."""
+    chosen = default_escalation_policy_id
+    await identity.update_team(
+        session=session,
+        team_id=team_id,
+        team_in=TeamUpdate(
+            default_escalation_policy_id=parse_uuid(chosen, "escalation policy") if chosen else None
+        ),
+        actor=viewer.actor,
+    )
+    return see_other(f"/teams#t-{team_id}")
+
+
 @router.get("/users", response_class=HTMLResponse)
 async def users_page(request: Request, session: SessionDep, viewer: WebViewer) -> Response:
     """List users, with a form to add one (admins)."""

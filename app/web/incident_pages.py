@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import dependencies
 from app.catalog import service as catalog
 from app.deps import SessionDep, TemporalDep
 from app.errors import Conflict, DomainError
@@ -78,6 +79,9 @@ async def _render(
         "error": error,
         "done": DONE.get(done or ""),
         "snooze_choices": SNOOZE_CHOICES,
+        "probable_causes": await dependencies.upstream_with_open_incidents(
+            session, incident.service_id
+        ),
     }
     context["runbook_runs"] = runs_here
     context["postmortems"], _ = await postmortems.list_postmortems(

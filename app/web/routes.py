@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.insight import web as insight_pages
 from app.web import (
     audit_pages,
+    catalog_pages,
     config_pages,
     dashboard,
     incident_pages,
@@ -39,6 +40,7 @@ ROUTERS = [
     schedule_pages.router,  # before oncall's /schedules/{id}: /schedules/new
     oncall.router,
     service_pages.router,
+    catalog_pages.router,
     postmortem_pages.router,
     postmortem_template_pages.router,
     people_pages.router,  # before config_pages' /users/{id}: /users/invite
@@ -53,7 +55,15 @@ ROUTERS = [
     pwa.router,
 ]
 # Paths of machines, not people: they keep their problem+json answers whatever they accept.
-_MACHINE_PATHS = ("/api/", "/v2/", "/integrations/", "/slack/", "/webhooks/", "/openapi.json")
+_MACHINE_PATHS = (
+    "/api/",
+    "/v2/",
+    "/integrations/",
+    "/slack/",
+    "/webhooks/",
+    "/heartbeat/",
+    "/openapi.json",
+)
 
 
 def _wants_page(request: Request) -> bool:

@@ -17,6 +17,7 @@ from app.escalation import service as escalation
 from app.identity import service as identity
 from app.ingest import service as ingest
 from app.ingest.models import IntegrationCreate, IntegrationPublic, IntegrationType
+from app.maintenance import service as maintenance
 from app.web.auth import Viewer, WebAdmin, WebViewer
 from app.web.lookups import lookups
 from app.web.render import WebRoute, page, parse_uuid, see_other
@@ -46,13 +47,15 @@ async def create_service(
     session: SessionDep,
     viewer: WebAdmin,
     name: Annotated[str, Form(min_length=1, max_length=200)],
-    escalation_policy_id: Annotated[UUID, Form()],
+    escalation_policy_id: Annotated[str, Form(max_length=40)] = "",
     team_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Create a service."""
+    """Create a service; no policy chosen means the team's default."""
     service_in = ServiceCreate(
         name=name.strip(),
-        escalation_policy_id=escalation_policy_id,
+        escalation_policy_id=(
+            parse_uuid(escalation_policy_id, "escalation policy") if escalation_policy_id else None
+        ),
         team_id=parse_uuid(team_id, "team") if team_id else None,
     )
     created = await catalog.create_service(
@@ -89,6 +92,14 @@ async def _service_page(
         "service.html",
         viewer,
         service=svc,
+        view=await catalog.service_view(session=session, service=svc),
+        maintenance=[
+            maintenance.public(w)
+            for w in await maintenance.list_windows(
+                session=session, service_id=svc.id, current=True
+            )
+        ],
+        presets=[15, 30, 60, 120, 240],
         integrations=[_shown_to(viewer, ingest.public(i, settings)) for i in rows],
         types=[t.value for t in IntegrationType],
         names=await lookups(session),
@@ -119,8 +130,8 @@ async def update_service(
     viewer: WebAdmin,
     service_id: UUID,
     name: Annotated[str, Form(min_length=1, max_length=200)],
-    escalation_policy_id: Annotated[UUID, Form()],
     status: Annotated[ServiceStatus, Form()],
+    escalation_policy_id: Annotated[str, Form(max_length=40)] = "",
     team_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Change a service's name, escalation policy, team or status."""
@@ -129,7 +140,11 @@ async def update_service(
         service_id=service_id,
         service_in=ServiceUpdate(
             name=name.strip(),
-            escalation_policy_id=escalation_policy_id,
+            escalation_policy_id=(
+                parse_uuid(escalation_policy_id, "escalation policy")
+                if escalation_policy_id
+                else None
+            ),
             team_id=parse_uuid(team_id, "team") if team_id else None,
             status=status,
         ),

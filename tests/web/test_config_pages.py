@@ -278,6 +278,8 @@ async def test_api_paths_are_untouched_by_the_web_ui(anonymous) -> None:  # type
                 # Status pages' public reads (Statuspage v2 JSON) and partner sign-in.
                 "/status/",
                 "/partner/",
+                # Heartbeat monitors' ping URLs (docs/catalog.md).
+                "/heartbeat/",
             )
         )
     ]

@@ -1,0 +1,222 @@
+"""Heartbeat monitors on the time-skipping server: a missed deadline opens an incident through
+the ingestion hand-off, the next ping resolves it; the API's bounds, secrets and limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlmodel import col
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from app.config import Settings
+from app.db import SessionMaker
+from app.identity.models import Role
+from app.incidents.models import Incident
+from app.temporal import LazyClient
+from tests import incident_helpers as h
+from tests.factories import Login, assert_problem, login
+from workflows.heartbeat_types import (
+    PINGS_PER_RUN,
+    WORKFLOW_NAME,
+    MonitorConfig,
+    MonitorInput,
+    next_wait,
+)
+
+URL = "/api/v1/services/{}/heartbeats"
+
+
+def test_next_wait_is_the_deadline_until_overdue() -> None:
+    config = MonitorConfig(interval_seconds=60, grace_seconds=30)
+    assert next_wait(config, overdue=False) == timedelta(seconds=90)
+    assert next_wait(config, overdue=True) is None
+
+
+@pytest.fixture
+async def hb_app(
+    settings: Settings, database_url: str, ts_env: WorkflowEnvironment, worker: Worker
+) -> AsyncIterator[FastAPI]:
+    from api import create_app
+
+    app = create_app(settings, database_url=database_url)
+    app.state.temporal = LazyClient(settings, None, client=ts_env.client)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def web(hb_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=hb_app, raise_app_exceptions=False),
+        base_url="http://test",
+    ) as c:
+        yield c
+
+
+async def _incidents(sessionmaker: SessionMaker, dedup_key: str) -> list[Incident]:
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(Incident)
+            .where(col(Incident.dedup_key) == dedup_key)
+            .order_by(col(Incident.created_at))
+        )
+        return list(rows.all())
+
+
+async def test_missed_heartbeat_opens_an_incident_and_the_next_ping_resolves_it(
+    web: httpx.AsyncClient,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    ts_env: WorkflowEnvironment,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    admin: Login = await login(sessionmaker, role=Role.admin)
+    pager = (await h.users(sessionmaker, 1))[0]
+    svc = await h.service(
+        sessionmaker, await h.policy(sessionmaker, settings, [h.level(300, pager)])
+    )
+    url = URL.format(svc.id)
+
+    async def api(method: str, path: str, body: Any = None) -> httpx.Response:
+        return await web.request(method, path, json=body, headers=admin.headers)
+
+    for bad in ({"interval": 5}, {"interval": "P31D"}, {"interval": 60, "grace": -1}):
+        assert_problem(await api("POST", url, {"name": "nightly", **bad}), 422)
+    created = await api("POST", url, {"name": "nightly backup", "interval": 60, "grace": 30})
+    assert created.status_code == 201, created.text
+    hb = created.json()
+    assert (hb["interval"], hb["grace"]) == ("PT1M", "PT30S")
+    key = hb["url"].rsplit("/heartbeat/", 1)[1]
+    assert len(key) >= 32 and hb["key_prefix"] == key[:8]  # 192 random bits
+    listed = (await api("GET", url)).json()["data"]
+    assert [x["url"] for x in listed] == [None]  # the secret is shown once
+    dedup = f"heartbeat:{hb['id']}"
+    handle = ts_env.client.get_workflow_handle(dedup)
+
+    # Pings within interval + grace keep it quiet, whatever the method.
+    for method in ("POST", "GET", "POST"):
+        await ts_env.sleep(70)
+        ping = await web.request(method, f"/heartbeat/{key}")
+        assert ping.status_code == 200, ping.text
+    assert await _incidents(sessionmaker, dedup) == []
+
+    # Silence past the deadline: an incident on the service, by the ingestion hand-off.
+    await ts_env.sleep(120)
+    opened = await h.eventually(lambda: _incidents(sessionmaker, dedup), timeout=20)
+    assert len(opened) == 1 and opened[0].service_id == svc.id
+    assert "nightly backup" in opened[0].title and opened[0].status == "triggered"
+    # Staying silent does not open another one.
+    await ts_env.sleep(600)
+    assert len(await _incidents(sessionmaker, dedup)) == 1
+
+    assert (await web.get(f"/heartbeat/{key}")).status_code == 200
+
+    async def resolved() -> bool:
+        rows = await _incidents(sessionmaker, dedup)
+        return bool(rows) and rows[0].status == "resolved"
+
+    assert await h.eventually(resolved, timeout=20)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+    # Unknown and malformed keys.
+    assert_problem(await web.post("/heartbeat/" + "x" * 32), 404)
+    assert_problem(await web.post("/heartbeat/short"), 422)
+    # The app's own logs (the access log included) show the key's prefix only.
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("pagefree"))
+    assert key not in ours and f"/heartbeat/{key[:8]}…" in ours
+
+    # Silent again: a new incident; deleting the monitor resolves it and ends the workflow.
+    await ts_env.sleep(120)
+
+    async def two() -> list[Incident] | None:
+        rows = await _incidents(sessionmaker, dedup)
+        return rows if len(rows) == 2 else None
+
+    second = (await h.eventually(two, timeout=20))[1]
+    assert second.status == "triggered"
+    assert (await api("DELETE", f"{url}/{hb['id']}")).status_code == 204
+
+    async def second_resolved() -> bool:
+        rows = await _incidents(sessionmaker, dedup)
+        return rows[1].status == "resolved"
+
+    assert await h.eventually(second_resolved, timeout=20)
+    assert await h.eventually(
+        lambda: _status_is(handle, WorkflowExecutionStatus.COMPLETED), timeout=20
+    )
+    assert_problem(await web.post(f"/heartbeat/{key}"), 404)
+    # The rate limit per key: a burst of ten, then 429 with Retry-After.
+    other = (await api("POST", url, {"name": "busy", "interval": 60})).json()
+    busy = other["url"].rsplit("/heartbeat/", 1)[1]
+    answers = [(await web.post(f"/heartbeat/{busy}")).status_code for _ in range(12)]
+    assert answers[:10] == [200] * 10 and 429 in answers[10:]
+
+
+async def _status_is(handle: Any, wanted: WorkflowExecutionStatus) -> bool:
+    return bool((await handle.describe()).status == wanted)
+
+
+async def test_heartbeat_api_bounds_roles_and_changes(
+    web: httpx.AsyncClient, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    admin = await login(sessionmaker, role=Role.admin)
+    responder = await login(sessionmaker)
+    pager = (await h.users(sessionmaker, 1))[0]
+    svc = await h.service(
+        sessionmaker, await h.policy(sessionmaker, settings, [h.level(300, pager)])
+    )
+    url = URL.format(svc.id)
+    body = {"name": "cron", "interval": "PT10S"}
+    assert_problem(await web.post(url, json=body, headers=responder.headers), 403)
+    assert_problem(
+        await web.post(
+            URL.format("00000000-0000-0000-0000-000000000000"), json=body, headers=admin.headers
+        ),
+        404,
+    )
+    created = await web.post(url, json={**body, "interval": "P30D"}, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    hb_url = f"{url}/{created.json()['id']}"
+    changed = await web.patch(
+        hb_url, json={"interval": 3600, "grace": "PT5M"}, headers=admin.headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["interval"], changed.json()["grace"]) == ("PT1H", "PT5M")
+    assert_problem(await web.patch(hb_url, json={"interval": 9}, headers=admin.headers), 422)
+    assert_problem(await web.patch(hb_url, json={"name": None}, headers=admin.headers), 422)
+    seen = await web.get(hb_url, headers=responder.headers)
+    assert seen.status_code == 200 and seen.json()["url"] is None
+
+
+async def test_monitor_continues_as_new_after_many_pings_and_keeps_its_state(
+    ts_env: WorkflowEnvironment, worker: Worker, settings: Settings
+) -> None:
+    """An overdue monitor stays overdue across runs; a run holds at most PINGS_PER_RUN pings."""
+    config = MonitorConfig(interval_seconds=3600, grace_seconds=0)
+    handle = await ts_env.client.start_workflow(
+        WORKFLOW_NAME,
+        MonitorInput(heartbeat_id="00000000-0000-0000-0000-000000000000", config=config),
+        id="heartbeat:can-test",
+        task_queue=settings.temporal_task_queue,
+    )
+    first = (await handle.describe()).run_id
+    for _ in range(PINGS_PER_RUN + 5):
+        await handle.signal("ping")
+
+    async def moved_on() -> bool:
+        return (await ts_env.client.get_workflow_handle(handle.id).describe()).run_id != first
+
+    assert await h.eventually(moved_on, timeout=30)
+    latest = ts_env.client.get_workflow_handle(handle.id)
+    assert await latest.query("overdue_now") is False
+    assert (await latest.describe()).status == WorkflowExecutionStatus.RUNNING
