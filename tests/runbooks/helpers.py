@@ -90,7 +90,9 @@ async def incident(sessionmaker: SessionMaker, settings: Settings) -> str:
             policy_id=str(policy.id),
             opened_at=now,
             alerts=[],
-            event=TimelineEventIn(id=f"{incident_id}:opened", at=now, type="opened", actor=Actor()),
+            events=[
+                TimelineEventIn(id=f"{incident_id}:opened", at=now, type="opened", actor=Actor())
+            ],
         )
         await session.commit()
     return incident_id

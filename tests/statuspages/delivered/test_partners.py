@@ -90,12 +90,18 @@ async def test_magic_link_signs_a_partner_into_granted_pages_only(
     [mail] = await ih.eventually(lambda: _now(mails_to(address)))
     token = _link(mail)
     assert len(token) >= 43  # ≥ 256 bits, base64url
-    async with sessionmaker() as session:
-        stored = (
-            await session.execute(
-                text("SELECT token_hash, expires_at - created_at FROM partner_logins")
-            )
-        ).all()
+
+    async def stored_logins() -> list[Any] | None:
+        # The link is e-mailed just before its activity commits the hash: wait for the commit.
+        async with sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    text("SELECT token_hash, expires_at - created_at FROM partner_logins")
+                )
+            ).all()
+        return list(rows) if all(row[0] is not None for row in rows) else None
+
+    stored = await ih.eventually(stored_logins)
     assert [row[0] for row in stored] == [hashlib.sha256(token.encode()).hexdigest()]
     assert stored[0][1] <= timedelta(minutes=15, seconds=5)
 
