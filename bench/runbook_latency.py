@@ -236,8 +236,12 @@ async def main(runs: int) -> None:
                 latencies.append((received[run_id] - started) * 1000)
                 handle = env.client.get_workflow_handle(f"runbook-run:{run_id}")
                 await handle.result()
-            summary = await (await handle.describe()).static_summary()
-            print(f"last run's workflow {handle.id}: static_summary {summary!r}")
+            described = await handle.describe()
+            summary = await described.static_summary()
+            print(
+                f"last run's workflow {handle.id}: static_summary {summary!r}, "
+                f"child of {described.parent_id}"
+            )
         runner.should_exit = True
         await runner_task
         await env.shutdown()
