@@ -4,8 +4,9 @@
 
 Self-contained and brief: an embedded PostgreSQL and a Temporal dev server (the venv's
 `temporal`) in a temporary directory, the API, a worker and a stand-in runner in this one
-process on loopback. Runs are started one after another (no concurrency), so the figure is
-the latency of an idle stack: API request → workflow start → prepare activity → attempt
+process on loopback. Runs are started one after another (no concurrency) on one open
+incident, so the figure is the latency of an idle stack: API request → the incident
+workflow's `start_runbook` Update → child workflow start → prepare activity → attempt
 activity → HTTP request at the runner.
 """
 
@@ -28,6 +29,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -37,20 +39,19 @@ from api import create_app
 from app import devstack
 from app.audit.models import Actor
 from app.catalog import service as catalog
-from app.catalog.models import ServiceCreate
+from app.catalog.models import Service, ServiceCreate
 from app.config import Settings
 from app.db import SessionMaker, make_engine, make_sessionmaker, migrate
 from app.escalation import service as escalation
 from app.escalation.models import EscalationPolicyCreate
 from app.identity import service as identity
 from app.identity.models import ApiTokenCreate, Role, UserCreate
-from app.incidents import projection
+from app.incidents import service as incidents
 from app.runbooks import service as runbooks
 from app.runbooks.models import Definition, RunbookCreate
 from app.temporal import LazyClient
 from workflows import WORKFLOWS
-from workflows.incident_types import Actor as EventActor
-from workflows.incident_types import TimelineEventIn
+from workflows.incident_types import AlertIn
 
 SECRET = "bench-runner-secret-0123456789"  # noqa: S105 - a stand-in's key
 SYSTEM = Actor.system(via="bench")
@@ -76,8 +77,8 @@ async def _serve(app: Starlette, port: int) -> tuple[uvicorn.Server, asyncio.Tas
 
 async def _seed(
     sessionmaker: SessionMaker, settings: Settings, runner_url: str
-) -> tuple[str, str, str]:
-    """Create two admins, an approved runbook and an incident; return token, runbook, incident."""
+) -> tuple[str, str, Service]:
+    """Create two admins, an approved runbook and a service; return token, runbook, service."""
     async with sessionmaker() as session:
         author = await identity.create_user(
             session=session,
@@ -130,27 +131,29 @@ async def _seed(
             version=1,
             actor=Actor(id=approver.id),
         )
-        incident_id = str(uuid.uuid4())
-        now = datetime.now(UTC)
-        await projection.open_incident(
-            session=session,
-            incident_id=incident_id,
-            workflow_id=f"bench:{incident_id}",
-            run_id="r",
-            service_id=str(service.id),
-            dedup_key="bench",
-            title="bench",
-            severity="critical",
-            urgency="high",
-            policy_id=str(policy.id),
-            opened_at=now,
-            alerts=[],
-            event=TimelineEventIn(
-                id=f"{incident_id}:opened", at=now, type="opened", actor=EventActor()
-            ),
-        )
         await session.commit()
-    return token.token, str(runbook.id), incident_id
+    return token.token, str(runbook.id), service
+
+
+async def _open_incident(
+    client: Client, settings: Settings, sessionmaker: SessionMaker, service: Service
+) -> str:
+    """Open the incident the runs belong to (they are its workflow's children)."""
+    alert = AlertIn(
+        id=str(uuid.uuid4()),
+        summary="bench",
+        dedup_key="bench",
+        received_at=datetime.now(UTC),
+    )
+    wid = await incidents.signal_alert(
+        client=client, settings=settings, service=service, alert=alert
+    )
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    found = await incidents.wait_for_incident(
+        sessionmaker=sessionmaker, workflow_id=wid, since=since, timeout=30
+    )
+    assert found is not None, "the incident did not open"
+    return str(found.id)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -187,13 +190,18 @@ async def main(runs: int) -> None:
         )
         engine = make_engine(pg.url("bench"))
         sessionmaker = make_sessionmaker(engine)
-        token, runbook_id, incident_id = await _seed(
+        token, runbook_id, service = await _seed(
             sessionmaker, settings, f"http://127.0.0.1:{runner_port}/run"
         )
         env = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
             dev_server_existing_path=temporal_bin,
             ui=False,
+            dev_server_extra_args=[
+                arg
+                for name, kind in devstack.SEARCH_ATTRIBUTES.items()
+                for arg in ("--search-attribute", f"{name}={kind}")
+            ],
         )
         app = create_app(settings, database_url=pg.url("bench"))
         app.state.temporal = LazyClient(settings, None, client=env.client)
@@ -213,6 +221,7 @@ async def main(runs: int) -> None:
                 headers={"Authorization": f"Bearer {token}"},
             ) as api,
         ):
+            incident_id = await _open_incident(env.client, settings, sessionmaker, service)
             for _ in range(runs + 3):  # the first three warm up
                 started = time.perf_counter()
                 r = await api.post(
@@ -227,8 +236,12 @@ async def main(runs: int) -> None:
                 latencies.append((received[run_id] - started) * 1000)
                 handle = env.client.get_workflow_handle(f"runbook-run:{run_id}")
                 await handle.result()
-            summary = await (await handle.describe()).static_summary()
-            print(f"last run's workflow {handle.id}: static_summary {summary!r}")
+            described = await handle.describe()
+            summary = await described.static_summary()
+            print(
+                f"last run's workflow {handle.id}: static_summary {summary!r}, "
+                f"child of {described.parent_id}"
+            )
         runner.should_exit = True
         await runner_task
         await env.shutdown()

@@ -162,6 +162,10 @@ class SlackStandIn:
             }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1795300099.000001"}
+        if method == "views.open":
+            view = args["view"]
+            view = json.loads(view) if isinstance(view, str) else view
+            return {"ok": True, "view": {"id": f"V{len(self.calls):04d}", **view}}
         return {"ok": False, "error": "unknown_method"}
 
     async def _respond(self, request: web.Request) -> web.Response:
@@ -183,6 +187,31 @@ def sign(body: str, *, secret: str = SIGNING_SECRET, at: int | None = None) -> d
 def block_actions_body(payload: dict[str, Any]) -> str:
     """Return an interactivity request body: the payload JSON, form-encoded as `payload`."""
     return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_payload(
+    view: dict[str, Any], values: dict[str, Any], *, user: str
+) -> dict[str, Any]:
+    """Return the payload Slack posts when `user` submits a modal with these state values."""
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "token": "legacy-verification-token",
+        "trigger_id": "123.456.def",
+        "view": {
+            "id": view.get("id", "V0001"),
+            "team_id": "T0001",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view.get("private_metadata", ""),
+            "blocks": view.get("blocks", []),
+            "state": {"values": values},
+            "hash": "1795300000.abcdef",
+        },
+        "response_urls": [],
+    }
 
 
 def slash_command_body(text: str, *, user_id: str, response_url: str) -> str:

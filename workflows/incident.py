@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 # Plain data types and pure functions: imported once, outside the sandbox,
 # instead of again for every workflow run (that cost ~25 ms and ~700 KiB each).
@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         SnoozeIn,
         SyncChat,
     )
+    from workflows.runbook_types import WORKFLOW_NAME as RUNBOOK_RUN
+    from workflows.runbook_types import StartRunbookIn, run_details, run_summary, workflow_id
     from workflows.search_attributes import (
         ESCALATION_LEVEL,
         INCIDENT_NUMBER,
@@ -91,6 +93,13 @@ def _checked(check: Callable[[], object]) -> None:
         check()
     except Rejected as exc:
         raise _reject(str(exc)) from None
+
+
+def _seen(child: asyncio.Future[Any]) -> None:
+    # A run records its own outcome; the incident only takes it, so that a failed or
+    # cancelled run is not logged as an exception nobody retrieved.
+    if not child.cancelled():
+        child.exception()
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -190,6 +199,33 @@ class IncidentWorkflow:
     @add_note.validator
     def _validate_note(self, inp: NoteIn) -> None:
         _checked(lambda: rules.check_note(self.s, inp))
+
+    @workflow.update
+    async def start_runbook(self, inp: StartRunbookIn) -> IncidentView:
+        """Start a runbook run as this incident's child; answer once it has started.
+
+        ABANDON: resolving the incident must not stop a failover half-way; cancelling a run
+        is explicit (`runbook-runs/{id}/cancel`, deprecation).
+        """
+        await self._wait_opened()
+        run = inp.run
+        try:
+            child = await workflow.start_child_workflow(
+                RUNBOOK_RUN,
+                run,
+                id=workflow_id(run.run_id),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=run_summary(run, self.s.number),
+                static_details=run_details(run),
+            )
+            child.add_done_callback(_seen)
+        except WorkflowAlreadyStartedError:
+            pass  # the same run asked twice (a retried Update): it runs once
+        return rules.view(self.s)
+
+    @start_runbook.validator
+    def _validate_start_runbook(self, inp: StartRunbookIn) -> None:
+        _checked(lambda: rules.check_start_runbook(self.s, inp))
 
     async def _act(self, transition: Callable[[], Outcome]) -> IncidentView:
         """Apply an Update's transition once the incident is open; answer once it is written."""

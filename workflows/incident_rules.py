@@ -487,6 +487,11 @@ def check_note(s: IncidentState, inp: NoteIn) -> None:
         raise Rejected("a note needs a body")
 
 
+def check_start_runbook(s: IncidentState, inp: ActionIn) -> None:
+    """Runbooks run on open incidents only: a resolved one refuses (API: 409)."""
+    _check_open(s, inp, "the incident is resolved; runbooks run on open incidents")
+
+
 # --- writing the projection -------------------------------------------------------------------
 
 

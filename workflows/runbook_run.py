@@ -1,7 +1,7 @@
 """A runbook run: one signed HTTP call per attempt, exponential back-off, cancellable.
 
-Started top-level by the API today; the incident workflow can start the same class with
-the same input as a child (`runbook-run:{run id}`).
+A child of the incident workflow (`runbook-run:{run id}`), started by its `start_runbook`
+Update; it outlives the incident (ABANDON) and is cancelled only explicitly.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.incident_types import ActionIn
+
 WORKFLOW_NAME = "RunbookRun"
 EXCERPT_CHARS = 2000  # the response excerpt kept per run
 BACKOFF_INITIAL = timedelta(seconds=1)
@@ -43,6 +45,25 @@ class RunbookRunInput(BaseModel):
     request: RunbookRequest
     parameters: dict[str, Any] = Field(default_factory=dict)
     started_by: str | None = None
+
+
+class StartRunbookIn(ActionIn):
+    """The incident workflow's `start_runbook` Update: start this run as its child."""
+
+    run: RunbookRunInput
+
+
+def run_summary(run: RunbookRunInput, incident_number: int) -> str:
+    """Return the run's one-line summary in the Temporal UI."""
+    return f"Runbook {run.runbook_name[:120]} v{run.version} on incident #{incident_number}"
+
+
+def run_details(run: RunbookRunInput) -> str:
+    """Return the run's Markdown details in the Temporal UI (ids and hash, no parameters)."""
+    return (
+        f"Runbook `{run.runbook_id}` version {run.version} ({run.content_hash}), incident "
+        f"`{run.incident_id}`, {run.request.retries} retries."
+    )
 
 
 class AttemptIn(BaseModel):

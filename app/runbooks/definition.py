@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -92,6 +93,25 @@ def parameters(definition: Definition, given: dict[str, Any]) -> dict[str, Any]:
         values[param.name] = value
     if errors:
         raise invalid(errors)
+    return values
+
+
+def from_text(definition: Definition, raw: Mapping[str, str | None]) -> dict[str, Any]:
+    """Turn a form's text (web page, Slack modal) into typed values; `parameters` checks them.
+
+    A boolean is true when its text is "on" or "true" (a checked box); empty text is absent.
+    """
+    values: dict[str, Any] = {}
+    for param in definition.parameters:
+        text = raw.get(param.name)
+        if param.type == "boolean":
+            values[param.name] = text in ("on", "true")
+        elif text is None or text == "":
+            continue
+        elif param.type == "integer":
+            values[param.name] = int(text) if text.lstrip("-").isdigit() else text
+        else:
+            values[param.name] = text
     return values
 
 

@@ -136,7 +136,6 @@ async def deprecate_runbook(
 async def start_run(
     session: SessionDep,
     client: TemporalDep,
-    settings: SettingsDep,
     user: ResponderUser,
     incident_id: UUID,
     run_in: RunCreate,
@@ -145,7 +144,6 @@ async def start_run(
     run = await runs.start(
         session=session,
         client=client,
-        settings=settings,
         incident_id=incident_id,
         run_in=run_in,
         actor=actor_of(user),

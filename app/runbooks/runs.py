@@ -13,9 +13,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from app.audit import service as audit
 from app.audit.models import Actor
-from app.config import Settings
 from app.db import utcnow
-from app.errors import Conflict, NotFound, Unavailable
+from app.errors import Conflict, DomainError, NotFound, Unavailable
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.runbooks import definition as rules
@@ -29,7 +28,11 @@ from app.runbooks.models import (
     RunPublic,
 )
 from app.temporal import LazyClient
-from workflows.runbook_types import WORKFLOW_NAME, RunbookRequest, RunbookRunInput, workflow_id
+from workflows.incident import IncidentWorkflow  # for its Update method reference only
+from workflows.incident_types import Actor as EventActor
+from workflows.runbook_types import RunbookRequest, RunbookRunInput, StartRunbookIn, workflow_id
+
+RESOLVED = "the incident is resolved; runbooks run on open incidents"
 
 
 def incident_context(incident: Incident) -> dict[str, Any]:
@@ -80,22 +83,39 @@ async def preview(*, session: AsyncSession, incident_id: UUID, run_in: RunCreate
     }
 
 
+def _event_actor(actor: Actor) -> EventActor:
+    kind = actor.type if actor.type in ("user", "system", "integration") else "system"
+    return EventActor(
+        type=kind,
+        id=None if actor.id is None else str(actor.id),
+        via=actor.via,
+    )
+
+
 async def start(
     *,
     session: AsyncSession,
     client: Client,
-    settings: Settings,
     incident_id: UUID,
     run_in: RunCreate,
     actor: Actor,
 ) -> RunbookRun:
-    """Record a run and start its workflow, pinned to the approved version's snapshot."""
+    """Record a run and start it as the incident workflow's child, pinned to the approved version.
+
+    The one way to start a run (API, web, Slack, automation). Raises NotFound, Conflict (no
+    approved version; the incident is resolved), Invalid (parameters, body template) before
+    anything is written; Conflict/Unavailable/Busy from the incident's workflow after the row
+    is written, which then says `failed` ("not started: …"). Returns the run, `running`.
+    """
     incident = await incidents.get(session=session, incident_id=incident_id)
     runbook = await runbooks.get(session=session, runbook_id=run_in.runbook_id)
     version, content_hash, definition = await approved_definition(session, runbook)
     params = rules.parameters(definition, run_in.parameters)
     # Render now too: a template that fails on this incident is a 422, not a failed run.
     rules.render_body(definition.body, incident=incident_context(incident), params=params)
+    if incident.status == "resolved":
+        # The run is the incident workflow's child, and that workflow has ended.
+        raise Conflict(RESOLVED, incident_status="resolved")
     run_id = uuid4()
     started_by = actor.id if isinstance(actor.id, UUID) else None
     run = RunbookRun(
@@ -143,24 +163,19 @@ async def start(
         started_by=None if started_by is None else str(started_by),
     )
     try:
-        await client.start_workflow(
-            WORKFLOW_NAME,
-            run_input,
-            id=run.workflow_id,
-            task_queue=settings.temporal_task_queue,
-            static_summary=(
-                f"Runbook {runbook.name[:120]} v{version} on incident #{incident.number}"
-            ),
-            static_details=(
-                f"Runbook `{runbook.id}` version {version} ({content_hash}), incident "
-                f"`{incident.id}`, {definition.retries} retries."
-            ),
+        await incidents.act(
+            client=client,
+            incident=incident,
+            update=IncidentWorkflow.start_runbook,
+            arg=StartRunbookIn(actor=_event_actor(actor), run=run_input),
         )
-    except RPCError as exc:
-        run.status, run.error, run.finished_at = "failed", f"not started: {exc.message}", utcnow()
+    except DomainError as exc:
+        run.status, run.error, run.finished_at = "failed", f"not started: {exc.detail}", utcnow()
         session.add(run)
         await session.commit()
-        raise Unavailable(f"Temporal did not start the run: {exc.message}") from exc
+        if isinstance(exc, Conflict):
+            raise Conflict(RESOLVED, incident_status="resolved") from exc
+        raise
     return run
 
 

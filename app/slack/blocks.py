@@ -10,6 +10,7 @@ ACKNOWLEDGE = "incident_acknowledge"
 RESOLVE = "incident_resolve"
 ESCALATE = "incident_escalate"
 REASSIGN = "incident_reassign"
+RUN_RUNBOOK = "incident_run_runbook"  # opens the runbook modal (app/slack/runbook_actions.py)
 ACTIONS_BLOCK = "incident_actions"
 
 _STATUS = {
@@ -102,6 +103,7 @@ def _actions(card: IncidentCard) -> dict[str, Any]:
         elements.append(_button(ACKNOWLEDGE, "Acknowledge", card.incident_id, style="primary"))
     elements.append(_button(RESOLVE, "Resolve", card.incident_id))
     elements.append(_button(ESCALATE, "Escalate", card.incident_id))
+    elements.append(_button(RUN_RUNBOOK, "Run runbook", card.incident_id))
     elements.append(
         {
             "type": "users_select",

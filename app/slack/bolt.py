@@ -9,9 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.slack import actions, commands
+from app.slack import actions, commands, runbook_actions, runbook_views
 from app.slack import service as slack
 from app.slack.actions import SlackDeps
+from app.slack.blocks import RUN_RUNBOOK
 
 INCIDENT_ACTIONS = re.compile(r"^incident_(acknowledge|resolve|escalate|reassign)$")
 
@@ -35,6 +36,18 @@ def build_app(deps: SlackDeps) -> AsyncApp:
     async def incident_action(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await actions.on_block_action(deps=deps, body=body, client=client)
+
+    @bolt.action(RUN_RUNBOOK)
+    async def run_runbook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await runbook_actions.on_button(deps=deps, body=body, client=client)
+
+    @bolt.view(
+        re.compile(f"^({runbook_views.PICK}|{runbook_views.PARAMETERS}|{runbook_views.CONFIRM})$")
+    )
+    async def runbook_step(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        # Answered inside: the next view (or field errors) is the acknowledgement itself.
+        await runbook_actions.on_submit(deps=deps, ack=ack, body=body, client=client)
 
     @bolt.command("/oncall")
     async def oncall(

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import DomainError, invalid
 from app.incidents import service as incidents
+from app.runbooks import definition as rules
 from app.runbooks import runs
 from app.runbooks import service as runbooks
 from app.runbooks.models import Definition, Parameter, RunbookCreate, RunbookUpdate, RunCreate
@@ -45,18 +46,8 @@ def _definition(text: str) -> Definition:
 
 def _parameters(definition: Definition, form: dict[str, Any]) -> dict[str, Any]:
     """Turn form fields `p.<name>` into typed values (the service checks them)."""
-    values: dict[str, Any] = {}
-    for param in definition.parameters:
-        raw = form.get(f"p.{param.name}")
-        if param.type == "boolean":
-            values[param.name] = raw == "on"
-        elif raw in (None, ""):
-            continue
-        elif param.type == "integer":
-            values[param.name] = int(raw) if str(raw).lstrip("-").isdigit() else raw
-        else:
-            values[param.name] = raw
-    return values
+    raw = {p.name: form.get(f"p.{p.name}") for p in definition.parameters}
+    return rules.from_text(definition, {k: None if v is None else str(v) for k, v in raw.items()})
 
 
 @router.get("/runbooks", response_class=HTMLResponse)
@@ -216,7 +207,6 @@ async def run_runbook(
     request: Request,
     session: SessionDep,
     client: TemporalDep,
-    settings: SettingsDep,
     viewer: WebResponder,
     incident_id: UUID,
     runbook_id: UUID,
@@ -228,7 +218,6 @@ async def run_runbook(
     run = await runs.start(
         session=session,
         client=client,
-        settings=settings,
         incident_id=incident_id,
         run_in=RunCreate(runbook_id=runbook_id, parameters=_parameters(definition, form)),
         actor=viewer.actor,

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, expect
+from temporalio.testing import WorkflowEnvironment
 
 from app.audit.models import Actor
 from app.config import Settings
@@ -40,6 +41,7 @@ async def test_run_runbook_shows_version_approver_and_request_then_progress(
     sessionmaker: SessionMaker,
     settings: Settings,
     runner: tuple[Runner, str],
+    ts_env: WorkflowEnvironment,
 ) -> None:
     stand_in, url = runner
     author = await person(sessionmaker, Role.admin, name="Ada Author")
@@ -64,7 +66,7 @@ async def test_run_runbook_shows_version_approver_and_request_then_progress(
             actor=Actor(id=approver.id),
         )
         await session.commit()
-    incident_id = await helpers.incident(sessionmaker, settings)
+    incident_id = await helpers.incident(ts_env.client, sessionmaker, settings)
 
     page = await (await chromium.new_context()).new_page()
     problems: list[str] = []

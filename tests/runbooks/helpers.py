@@ -1,20 +1,17 @@
-"""Builders for runbook tests: a runbook approved by a second admin, an incident row."""
+"""Builders for runbook tests: a runbook approved by a second admin, a live incident."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 
 from app.config import Settings
 from app.db import SessionMaker
-from app.incidents import projection
 from tests import incident_helpers as ih
 from tests.factories import Login
 from tests.runbooks.standin import SECRET
-from workflows.incident_types import Actor, TimelineEventIn
 
 
 def definition(url: str, **extra: Any) -> dict[str, Any]:
@@ -69,30 +66,16 @@ async def approved(
     return body
 
 
-async def incident(sessionmaker: SessionMaker, settings: Settings) -> str:
-    """Insert an incident row (no workflow: runs only need the projection); return its id."""
+async def incident(temporal: Client, sessionmaker: SessionMaker, settings: Settings) -> str:
+    """Open an incident through its workflow (a worker must run); return its id.
+
+    Runs are the incident workflow's children, so the incident must be a live workflow.
+    """
     (someone,) = await ih.users(sessionmaker, 1)
-    policy = await ih.policy(sessionmaker, settings, [ih.level(60, someone)])
+    policy = await ih.policy(sessionmaker, settings, [ih.level(3600, someone)])
     service = await ih.service(sessionmaker, policy)
-    incident_id = str(uuid.uuid4())
-    now = datetime.now(UTC)
-    async with sessionmaker() as session:
-        await projection.open_incident(
-            session=session,
-            incident_id=incident_id,
-            workflow_id=f"incident:{incident_id}",
-            run_id="r",
-            service_id=str(service.id),
-            dedup_key="disk",
-            title="Disk full on db-1",
-            severity="critical",
-            urgency="high",
-            policy_id=str(policy.id),
-            opened_at=now,
-            alerts=[],
-            events=[
-                TimelineEventIn(id=f"{incident_id}:opened", at=now, type="opened", actor=Actor())
-            ],
-        )
-        await session.commit()
-    return incident_id
+    handle = await ih.send_alert(
+        temporal, settings, service, ih.alert("Disk full on db-1", dedup_key="disk")
+    )
+    view = await ih.opened(handle)  # the incident row is written before it is numbered
+    return view.incident_id

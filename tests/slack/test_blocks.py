@@ -26,7 +26,7 @@ def _card(**extra: object) -> IncidentCard:
     return IncidentCard(**base)  # type: ignore[arg-type]
 
 
-def test_a_triggered_card_shows_the_facts_links_and_all_four_controls() -> None:
+def test_a_triggered_card_shows_the_facts_links_and_all_five_controls() -> None:
     blocks = incident_blocks(_card())
     assert blocks[0] == {
         "type": "header",
@@ -48,10 +48,11 @@ def test_a_triggered_card_shows_the_facts_links_and_all_four_controls() -> None:
         "incident_acknowledge",
         "incident_resolve",
         "incident_escalate",
+        "incident_run_runbook",
         "incident_reassign",
     ]
-    assert actions["elements"][3]["type"] == "users_select"
-    assert {e.get("value") for e in actions["elements"][:3]} == {_card().incident_id}
+    assert actions["elements"][4]["type"] == "users_select"
+    assert {e.get("value") for e in actions["elements"][:4]} == {_card().incident_id}
 
 
 def test_user_text_is_escaped_in_mrkdwn() -> None:

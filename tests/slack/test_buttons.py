@@ -45,6 +45,7 @@ async def test_incident_is_posted_to_the_services_channel_with_its_buttons(
         "incident_acknowledge",
         "incident_resolve",
         "incident_escalate",
+        "incident_run_runbook",
         "incident_reassign",
     ]
 
