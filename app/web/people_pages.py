@@ -8,12 +8,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Form, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +24,7 @@ from app.identity.models import Role, User, UserCreate
 from app.ingest.ratelimit import Rate, RateLimiter
 from app.notify.channels import DeliveryError
 from app.problems import Problem
-from app.web import people
+from app.web import login, people
 from app.web.auth import Viewer, WebAdmin
 from app.web.forms import errors_of, problem_of, roll_back
 from app.web.render import WebRoute, page, see_other
@@ -40,23 +38,17 @@ PER_INVITE_CLIENT = Rate(per_second=1 / 2, burst=30)
 INVITE_LIMIT_PREFIX = "pagefree:invite:"
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The invitation limiter lives with the app (its Redis pool is closed on the way out)."""
-    app.state.invite_limiter = RateLimiter(app.state.settings.redis_url, prefix=INVITE_LIMIT_PREFIX)
-    try:
-        yield
-    finally:
-        await app.state.invite_limiter.close()
-
-
-router = APIRouter(route_class=WebRoute, include_in_schema=False, lifespan=lifespan)
+router = APIRouter(
+    route_class=WebRoute,
+    include_in_schema=False,
+    lifespan=login.limiter_lifespan("invite_limiter", INVITE_LIMIT_PREFIX),
+)
 
 
 async def _limit_invite(request: Request, token: str) -> None:
     """Count one use of an invitation link; raise RateLimited (429, Retry-After) past a limit."""
     limiter: RateLimiter = request.app.state.invite_limiter
-    client = request.client.host if request.client else "unknown"
+    client = login.client_of(request)
     # The token is hashed: Redis keys are no place for a link's secret.
     link = hashlib.sha256(token.encode()).hexdigest()[:32]
     wait = max(

@@ -137,6 +137,16 @@ async def _refused(
     )
 
 
+def _one_error(form: str, field: str, message: str, typed: dict[str, str]) -> dict[str, Any]:
+    """`_render`'s arguments for a form refused for one field (422)."""
+    return {
+        "status_code": 422,
+        "form": form,
+        "errors": [{"field": field, "message": message}],
+        "typed": typed,
+    }
+
+
 @router.get("/profile", response_class=HTMLResponse)
 async def profile_page(
     request: Request, session: SessionDep, viewer: WebViewer, done: str | None = None
@@ -230,10 +240,7 @@ async def add_method(
             request,
             session,
             viewer,
-            status_code=422,
-            form="method",
-            errors=[{"field": "type", "message": "choose one from the list"}],
-            typed=typed,
+            **_one_error("method", "type", "choose one from the list", typed),
         )
     try:
         method_in = ContactMethodCreate(
@@ -338,10 +345,7 @@ async def add_rule(
             request,
             session,
             viewer,
-            status_code=422,
-            form="rule",
-            errors=[{"field": "delay_minutes", "message": "0 to 1440 minutes"}],
-            typed=typed,
+            **_one_error("rule", "delay_minutes", "0 to 1440 minutes", typed),
         )
     try:
         rule_in = NotificationRuleCreate.model_validate(

@@ -187,16 +187,34 @@ async def create_integration(
     settings: SettingsDep,
     viewer: WebAdmin,
     service_id: UUID,
-    type: Annotated[IntegrationType, Form()],
-    name: Annotated[str, Form(min_length=1, max_length=200)],
+    type: Annotated[str, Form(max_length=32)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Add an integration; a generic webhook's signing secret is shown this once."""
+    """Add an integration; a generic webhook's signing secret is shown this once.
+
+    A refusal shows the service again with the errors at the form's fields, keeping what was
+    typed.
+    """
+    svc = await catalog.get_service(session=session, service_id=service_id)
+    try:
+        integration_in = IntegrationCreate.model_validate({"type": type, "name": name.strip()})
+    except ValidationError as exc:
+        response = await _service_page(
+            request,
+            session,
+            settings,
+            viewer,
+            svc,
+            int_errors=errors_of(exc),
+            int_typed={"type": type, "name": name},
+        )
+        response.status_code = 422
+        return response
     created = await ingest.create(
         session=session,
         settings=settings,
-        integration_in=IntegrationCreate(type=type, name=name.strip()),
+        integration_in=integration_in,
         actor=viewer.actor,
         service_id=service_id,
     )
-    svc = await catalog.get_service(session=session, service_id=service_id)
     return await _service_page(request, session, settings, viewer, svc, created=created)

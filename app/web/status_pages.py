@@ -14,8 +14,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
+from app.config import Settings
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
+from app.errors import DomainError
 from app.problems import Problem
 from app.statuspages import incidents as page_incidents
 from app.statuspages import partners, snapshot, subscribers, timers
@@ -34,6 +36,7 @@ from app.statuspages.models import (
 from app.statuspages.partner_models import PartnerCreate
 from app.statuspages.public_routes import render_page
 from app.web.auth import Viewer, WebAdmin, WebResponder, WebViewer
+from app.web.forms import errors_of, problem_of, roll_back
 from app.web.render import WebRoute, errors_list, field_errors, page, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -166,6 +169,18 @@ async def detail(
     request: Request, session: SessionDep, settings: SettingsDep, viewer: WebViewer, page_id: UUID
 ) -> Response:
     """One page: components with their computed status, incidents, maintenances, subscribers."""
+    return await _detail(request, session, settings, viewer, page_id)
+
+
+async def _detail(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    page_id: UUID,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
     sp = await pages.get_page(session=session, page_id=page_id)
     view = await pages.page_public(session, sp, settings.base_url)
     incidents = [
@@ -189,12 +204,14 @@ async def detail(
         request,
         "status_page.html",
         viewer,
+        status_code=status_code,
         sp=view,
         incidents=incidents,
         maintenances=maintenances,
         services={str(s.id): s.name for s in services},
         subscribers=subs,
         deliveries=deliveries,
+        **extra,
     )
 
 
@@ -316,16 +333,29 @@ async def cancel(request: Request, on: AdminForm, maintenance_id: UUID) -> Respo
 
 @router.post("/status-pages/{page_id}/subscribers")
 async def add_subscriber(request: Request, settings: SettingsDep, on: AdminForm) -> Response:
-    subscriber_in = _parse(
-        SubscriberCreate, type=on.one("type") or "", address=on.one("address") or ""
-    )
-    _, secret = await subscribers.add_subscriber(
-        session=on.session,
-        page_id=on.page_id,
-        subscriber_in=subscriber_in,
-        actor=on.viewer.actor,
-        allow_private=settings.allow_private_targets,
-    )
+    """Add a subscriber; a refusal shows the page again with the errors at the form's fields
+    and what was typed (not a script's form: a webhook's secret is a page of its own)."""
+    typed = {"type": on.one("type") or "", "address": on.one("address") or ""}
+    try:
+        _, secret = await subscribers.add_subscriber(
+            session=on.session,
+            page_id=on.page_id,
+            subscriber_in=_parse(SubscriberCreate, **typed),
+            actor=on.viewer.actor,
+            allow_private=settings.allow_private_targets,
+        )
+    except (Problem, DomainError) as exc:
+        await roll_back(on.session, on.viewer)
+        return await _detail(
+            request,
+            on.session,
+            settings,
+            on.viewer,
+            on.page_id,
+            problem_of(exc).status,
+            sub_errors=errors_of(exc),
+            sub_typed=typed,
+        )
     if secret:  # shown this once
         return page(
             request, "status_secret.html", on.viewer, secret=secret, back=on.back_url("subscribers")

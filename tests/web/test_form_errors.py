@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -15,8 +16,10 @@ from app.config import Settings
 from app.db import SessionMaker
 from app.identity.models import Role, User
 from app.notify.models import ContactMethod, ContactType, NotificationRule
+from app.statuspages.models import StatusPage
 from tests import incident_helpers as h
-from tests.web.conftest import PASSWORD, browser_for
+from tests.factories import make_user
+from tests.web.conftest import PASSWORD, browser_for, sign_in
 
 
 async def _service(sessionmaker: SessionMaker, name: str, policy_id: UUID) -> Service:
@@ -202,3 +205,108 @@ async def test_service_edit_shows_errors_at_their_fields_and_keeps_what_was_type
         {"name": "Checkout v2", "escalation_policy_id": str(pol.id), "status": "active"},
     )
     assert saved.status_code == 303 and saved.headers["location"].endswith("?done=saved")
+
+
+async def test_integration_and_subscriber_forms_show_errors_at_their_fields(
+    web_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    people = await h.users(sessionmaker, 1)
+    pol = await h.policy(sessionmaker, settings, [h.level(300, people[0])])
+    svc = await _service(sessionmaker, "Checkout", pol.id)
+    admin = await browser_for(web_app, sessionmaker, role=Role.admin)
+    await admin.get(f"/services/{svc.id}")
+    no_name = await admin.post(f"/services/{svc.id}/integrations", {"type": "generic", "name": ""})
+    assert no_name.status_code == 422
+    at_field(no_name.text, "int-name", "int-err-name")
+    assert selected_in(no_name.text, "int-type") == "generic"
+    bad_type = await admin.post(f"/services/{svc.id}/integrations", {"type": "fax", "name": "Mon"})
+    assert bad_type.status_code == 422
+    at_field(bad_type.text, "int-type", "int-err-type")
+    assert value_of(bad_type.text, "int-name") == "Mon"
+
+    await admin.post("/status-pages", {"name": "Acme", "slug": "acme-errors"})
+    async with sessionmaker() as session:
+        pid = await session.scalar(select(StatusPage.id).where(StatusPage.slug == "acme-errors"))
+    await admin.get(f"/status-pages/{pid}")
+    plain = await admin.post(
+        f"/status-pages/{pid}/subscribers", {"type": "webhook", "address": "ftp://example.com/x"}
+    )
+    assert plain.status_code == 422
+    at_field(plain.text, "s-addr", "sub-err-address")
+    assert value_of(plain.text, "s-addr") == "ftp://example.com/x"
+    assert selected_in(plain.text, "s-type") == "webhook"
+    added = await admin.post(
+        f"/status-pages/{pid}/subscribers", {"type": "email", "address": "ops@example.com"}
+    )
+    assert added.status_code == 303
+    twice = await admin.post(
+        f"/status-pages/{pid}/subscribers", {"type": "email", "address": "ops@example.com"}
+    )
+    assert twice.status_code == 409
+    assert "subscribed already" in at_field(twice.text, "s-addr", "sub-err-address")
+
+
+async def test_script_forms_get_field_errors_as_problem_json(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    """The forms marked data-inline-errors: app.js shows these errors at the named fields."""
+    admin = await browser_for(web_app, sessionmaker, role=Role.admin)
+    await admin.post("/status-pages", {"name": "Acme", "slug": "acme-json"})
+    async with sessionmaker() as session:
+        pid = await session.scalar(select(StatusPage.id).where(StatusPage.slug == "acme-json"))
+    page = await admin.get(f"/status-pages/{pid}")
+    assert f'action="/status-pages/{pid}/components" class="stack" data-inline-errors' in page.text
+    asks = {"Accept": "application/problem+json, text/html"}
+    refused = await admin.client.post(
+        f"/status-pages/{pid}/components",
+        data={"csrf_token": admin.csrf, "name": "", "service_ids": "nope"},
+        headers=asks,
+    )
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    fields = {e["field"].split(".")[0] for e in refused.json()["errors"]}
+    assert fields == {"name", "service_ids"}  # a bad id is a 422 at its field, not a 500
+    when = await admin.client.post(
+        f"/status-pages/{pid}/maintenances",
+        data={"csrf_token": admin.csrf, "name": "M", "body": "b", "scheduled_for": "soon"},
+        headers=asks,
+    )
+    assert when.status_code == 422
+    assert [e["field"] for e in when.json()["errors"]] == ["scheduled_for"]
+
+
+async def test_a_refused_sign_in_keeps_the_e_mail_address_not_the_password(
+    anonymous: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    async with sessionmaker() as session:
+        await make_user(session, password=PASSWORD, email="kim@example.com")
+    wrong = await sign_in(anonymous, "kim@example.com", "a wrong guess")
+    assert wrong.status_code == 401
+    assert value_of(wrong.text, "email") == "kim@example.com"
+    assert "a wrong guess" not in wrong.text
+    assert 'name="password" type="password" autocomplete="current-password" required autofocus' in (
+        wrong.text
+    )
+
+
+async def test_a_postmortem_action_item_with_a_bad_due_date_is_a_field_error(
+    web_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    from tests.web.test_postmortem_pages import _setup, _start
+
+    me, incident = await _setup(web_app, sessionmaker, settings)
+    pm_id = await _start(me, incident)
+    page = await me.get(f"/postmortems/{pm_id}")
+    assert f'action="/postmortems/{pm_id}/action-items" class="row" data-inline-errors' in page.text
+    refused = await me.client.post(
+        f"/postmortems/{pm_id}/action-items",
+        data={
+            "csrf_token": me.csrf,
+            "title": "Canaries",
+            "assignee_id": str(me.user.id),
+            "due_date": "31/12/2026",
+        },
+        headers={"Accept": "application/problem+json, text/html"},
+    )
+    assert refused.status_code == 422  # was a 500
+    assert [e["field"] for e in refused.json()["errors"]] == ["due_date"]

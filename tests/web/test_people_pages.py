@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -21,7 +20,7 @@ from app.schedules import service as schedules
 from app.schedules.models import LayerIn, OverrideIn, Schedule, ScheduleCreate
 from app.web.models import UserInvite, WebSession
 from tests.factories import login
-from tests.local_redis import REDIS_URL, needs_redis
+from tests.local_redis import REDIS_URL, drop_keys, needs_redis
 from tests.notify.conftest import FROM_EMAIL, aws, moto_server, ses_sent  # noqa: F401
 from tests.web.conftest import PASSWORD, _client, browser_for, sign_in
 
@@ -415,11 +414,7 @@ async def test_invitation_limits_are_shared_by_api_processes_through_redis(
                 assert (await a.get(path)).status_code == 429
                 assert (await b.get(path)).status_code == 429
     finally:
-        redis = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+        keys = await drop_keys(prefix)
     assert any(k.decode().startswith(f"{prefix}link:") for k in keys)
     token = path.removeprefix("/invite/").encode()
     assert not any(token in k for k in keys)  # the link's secret is hashed
