@@ -81,7 +81,7 @@ async def refused_forms(page: Page, base: str) -> None:
     await page.locator("#edit summary").click()
     await page.locator("#e-name").fill("   ")  # only blanks: refused by the server
     await page.locator("#edit button[type=submit]").click()
-    await page.locator("#edit-errors").scroll_into_view_if_needed()
+    await page.locator("#edit button[type=submit]").scroll_into_view_if_needed()
     await snap(page, "service-edit-errors")
     await page.goto(f"{base}/profile")
     await page.locator("#p-name").fill("Dana Admin-Typed")

@@ -57,16 +57,13 @@ class OnPage:
 
     session: AsyncSession
     page: StatusPage
+    page_id: UUID  # kept apart: the page's attributes expire when the session commits
     actor: Actor
-
-    @property
-    def page_id(self) -> UUID:
-        return self.page.id
 
 
 async def _on_page(session: AsyncSession, user: User, page_id: UUID) -> OnPage:
     page = await service.get_page(session=session, page_id=page_id)
-    return OnPage(session, page, actor_of(user))
+    return OnPage(session, page, page_id, actor_of(user))
 
 
 async def _reader(session: SessionDep, user: CurrentUser, page_id: UUID) -> OnPage:

@@ -97,12 +97,9 @@ class PageForm:
 
     session: AsyncSession
     page: StatusPage
+    page_id: UUID  # kept apart: the page's attributes expire when a refusal rolls back
     viewer: Viewer
     form: dict[str, list[str]]
-
-    @property
-    def page_id(self) -> UUID:
-        return self.page.id
 
     def one(self, key: str) -> str | None:
         return _one(self.form, key)
@@ -112,7 +109,7 @@ class PageForm:
         return [v for v in self.form.get(key, []) if v]
 
     def back_url(self, anchor: str) -> str:
-        return f"/status-pages/{self.page.id}#{anchor}"
+        return f"/status-pages/{self.page_id}#{anchor}"
 
     def back(self, anchor: str) -> Response:
         """Back to the page's section, as after every change on it."""
@@ -123,7 +120,7 @@ async def _page_form(
     request: Request, session: AsyncSession, viewer: Viewer, page_id: UUID
 ) -> PageForm:
     sp = await pages.get_page(session=session, page_id=page_id)
-    return PageForm(session, sp, viewer, await _form(request))
+    return PageForm(session, sp, page_id, viewer, await _form(request))
 
 
 async def _admin_form(

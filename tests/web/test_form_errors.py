@@ -14,6 +14,7 @@ from app.catalog import service as catalog
 from app.catalog.models import Service, ServiceCreate
 from app.config import Settings
 from app.db import SessionMaker
+from app.escalation.models import EscalationPolicy
 from app.identity.models import Role, User
 from app.notify.models import ContactMethod, ContactType, NotificationRule
 from app.statuspages.models import StatusPage
@@ -31,6 +32,15 @@ async def _service(sessionmaker: SessionMaker, name: str, policy_id: UUID) -> Se
         )
         await session.commit()
         return created
+
+
+async def _checkout(
+    sessionmaker: SessionMaker, settings: Settings
+) -> tuple[EscalationPolicy, Service]:
+    """A policy paging one person, and the service "Checkout" on it."""
+    people = await h.users(sessionmaker, 1)
+    pol = await h.policy(sessionmaker, settings, [h.level(300, people[0])])
+    return pol, await _service(sessionmaker, "Checkout", pol.id)
 
 
 def at_field(html: str, field_id: str, error_id: str) -> str:
@@ -163,9 +173,7 @@ async def test_profile_tokens_methods_and_rules_show_errors_at_their_fields(
 async def test_service_edit_shows_errors_at_their_fields_and_keeps_what_was_typed(
     web_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
-    people = await h.users(sessionmaker, 1)
-    pol = await h.policy(sessionmaker, settings, [h.level(300, people[0])])
-    svc = await _service(sessionmaker, "Checkout", pol.id)
+    pol, svc = await _checkout(sessionmaker, settings)
     await _service(sessionmaker, "Billing", pol.id)
     admin = await browser_for(web_app, sessionmaker, role=Role.admin)
     shown = await admin.get(f"/services/{svc.id}")
@@ -210,9 +218,7 @@ async def test_service_edit_shows_errors_at_their_fields_and_keeps_what_was_type
 async def test_integration_and_subscriber_forms_show_errors_at_their_fields(
     web_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
-    people = await h.users(sessionmaker, 1)
-    pol = await h.policy(sessionmaker, settings, [h.level(300, people[0])])
-    svc = await _service(sessionmaker, "Checkout", pol.id)
+    _, svc = await _checkout(sessionmaker, settings)
     admin = await browser_for(web_app, sessionmaker, role=Role.admin)
     await admin.get(f"/services/{svc.id}")
     no_name = await admin.post(f"/services/{svc.id}/integrations", {"type": "generic", "name": ""})
