@@ -67,6 +67,29 @@ async def shot(page: Page, name: str, url: str) -> None:
     print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KiB")
 
 
+async def snap(page: Page, name: str) -> None:
+    """Take the page as it is now (after a click, say)."""
+    await page.wait_for_load_state("networkidle")
+    path = OUT / f"{name}.png"
+    await page.screenshot(path=str(path))
+    shrink(path)
+    print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KiB")
+
+
+async def refused_forms(page: Page, base: str) -> None:
+    """Refused forms: each error at its field, and what was typed kept."""
+    await page.locator("#edit summary").click()
+    await page.locator("#e-name").fill("   ")  # only blanks: refused by the server
+    await page.locator("#edit button[type=submit]").click()
+    await page.locator("#edit button[type=submit]").scroll_into_view_if_needed()
+    await snap(page, "service-edit-errors")
+    await page.goto(f"{base}/profile")
+    await page.locator("#p-name").fill("Dana Admin-Typed")
+    await page.locator("#p-tz").fill("Mars/Olympus")
+    await page.locator("#details-form button[type=submit]").click()
+    await snap(page, "profile-errors")
+
+
 async def take(base: str) -> None:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -108,6 +131,7 @@ async def take(base: str) -> None:
                 await page.goto(f"{base}/services")
                 svc = page.get_by_role("link", name="Checkout API").first
                 await shot(page, "service", base + str(await svc.get_attribute("href")))
+                await refused_forms(page, base)
         await browser.close()
 
 

@@ -21,3 +21,17 @@ needs_redis = pytest.mark.skipif(
     not _reachable(),
     reason="no Redis on 127.0.0.1:6379 (install redis-server; scripts/test.sh starts it)",
 )
+
+
+async def drop_keys(prefix: str) -> list[bytes]:
+    """Delete a test's keys (those under `prefix`) and return them, for checks on their names."""
+    import redis.asyncio as aioredis
+
+    redis = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+    return keys

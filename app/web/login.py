@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, Request, Response
@@ -32,14 +32,31 @@ PER_CLIENT = Rate(per_second=1.0, burst=60)
 LIMIT_PREFIX = "pagefree:login:"
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The sign-in limiter lives with the app (its Redis pool is closed on the way out)."""
-    app.state.login_limiter = RateLimiter(app.state.settings.redis_url, prefix=LIMIT_PREFIX)
-    try:
-        yield
-    finally:
-        await app.state.login_limiter.close()
+def limiter_lifespan(
+    attr: str, prefix: str
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A router lifespan keeping a limiter at `app.state.<attr>`, counting under `prefix` (in
+    Redis when REDIS_URL is set); its Redis pool is closed on the way out."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limiter = RateLimiter(app.state.settings.redis_url, prefix=prefix)
+        setattr(app.state, attr, limiter)
+        try:
+            yield
+        finally:
+            await limiter.close()
+
+    return lifespan
+
+
+def client_of(request: Request) -> str:
+    """The client's address as limits count it (behind a proxy: FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
+# The sign-in limiter lives with the app.
+lifespan = limiter_lifespan("login_limiter", LIMIT_PREFIX)
 
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, lifespan=lifespan)
@@ -48,7 +65,7 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False, lifespan=lifes
 async def _limited(request: Request, email: str) -> float:
     """Seconds to wait before this sign-in may be tried, or 0."""
     limiter: RateLimiter = request.app.state.login_limiter
-    client = request.client.host if request.client else "unknown"
+    client = client_of(request)
     # The address is hashed: Redis keys are no place for e-mail addresses.
     who = hashlib.sha256(f"{email}\n{client}".encode()).hexdigest()[:32]
     wait = await limiter.hit("email", who, PER_EMAIL)
@@ -60,8 +77,13 @@ _DUMMY_HASH = identity.hash_password("not-a-real-password-just-for-timing")
 
 
 def _login_page(
-    request: Request, next_path: str, error: str | None = None, status_code: int = 200
+    request: Request,
+    next_path: str,
+    error: str | None = None,
+    status_code: int = 200,
+    email: str = "",
 ) -> HTMLResponse:
+    """The sign-in form; a refused one keeps the e-mail address typed (never the password)."""
     token = auth.new_token()
     response = page(
         request,
@@ -71,6 +93,7 @@ def _login_page(
         login_csrf=token,
         next=next_path,
         error=error,
+        email=email,
     )
     settings = request.app.state.settings
     response.set_cookie(
@@ -124,6 +147,7 @@ async def login(
             auth.safe_next(next),
             f"Too many sign-in attempts; try again in {int(wait) + 1} seconds.",
             status_code=429,
+            email=email,
         )
         refused.headers["Retry-After"] = str(int(wait) + 1)
         return refused
@@ -142,7 +166,11 @@ async def login(
             after={"email": email.strip().lower()[:320]},
         )
         return _login_page(
-            request, auth.safe_next(next), "Wrong e-mail address or password.", status_code=401
+            request,
+            auth.safe_next(next),
+            "Wrong e-mail address or password.",
+            status_code=401,
+            email=email,
         )
     if settings.oidc_enabled and not user.break_glass:
         # The identity provider decides who signs in; passwords are for break-glass accounts.
@@ -152,6 +180,7 @@ async def login(
             f"Sign in with {settings.oidc_provider_name}: passwords are for break-glass "
             "accounts only.",
             status_code=403,
+            email=email,
         )
     # A new id at every sign-in (no session fixation); the browser's old session ends.
     await auth.end_session(session=session, raw=request.cookies.get(auth.SESSION_COOKIE))

@@ -6,6 +6,8 @@ An invitation link is a GET that only shows a form; the POST from that form uses
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,17 +18,48 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
-from app.errors import DomainError
+from app.errors import DomainError, RateLimited
 from app.identity import service as identity
 from app.identity.models import Role, User, UserCreate
+from app.ingest.ratelimit import Rate, RateLimiter
 from app.notify.channels import DeliveryError
 from app.problems import Problem
-from app.web import people
+from app.web import login, people
 from app.web.auth import Viewer, WebAdmin
 from app.web.forms import errors_of, problem_of, roll_back
 from app.web.render import WebRoute, page, see_other
 
-router = APIRouter(route_class=WebRoute, include_in_schema=False)
+# Invitation links: their token is the only secret before a password exists, so using one is
+# limited like signing in: per link a burst of 10 tries, then one every 30 s; per client
+# address 30, then one every 2 s. Counted in Redis when REDIS_URL is set (every API process
+# together), else in each process; a Redis outage falls back to in-process counts.
+PER_INVITE = Rate(per_second=1 / 30, burst=10)
+PER_INVITE_CLIENT = Rate(per_second=1 / 2, burst=30)
+INVITE_LIMIT_PREFIX = "pagefree:invite:"
+
+
+router = APIRouter(
+    route_class=WebRoute,
+    include_in_schema=False,
+    lifespan=login.limiter_lifespan("invite_limiter", INVITE_LIMIT_PREFIX),
+)
+
+
+async def _limit_invite(request: Request, token: str) -> None:
+    """Count one use of an invitation link; raise RateLimited (429, Retry-After) past a limit."""
+    limiter: RateLimiter = request.app.state.invite_limiter
+    client = login.client_of(request)
+    # The token is hashed: Redis keys are no place for a link's secret.
+    link = hashlib.sha256(token.encode()).hexdigest()[:32]
+    wait = max(
+        await limiter.hit("client", client, PER_INVITE_CLIENT),
+        await limiter.hit("link", link, PER_INVITE),
+    )
+    if wait > 0:
+        raise RateLimited(
+            f"too many tries of this invitation link; try again in {math.ceil(wait)} seconds",
+            retry_after=math.ceil(wait),
+        )
 
 
 async def users_page_with(
@@ -143,6 +176,7 @@ async def invite_again(
 @router.get("/invite/{token}", response_class=HTMLResponse)
 async def invite_page(request: Request, session: SessionDep, token: str) -> Response:
     """The confirm page of an invitation link: it shows a form and uses nothing."""
+    await _limit_invite(request, token)
     user = await people.invite_user(session=session, token=token)
     return _private(page(request, "invite.html", None, invitee=user, token=token, errors=[]))
 
@@ -162,6 +196,7 @@ async def accept_invite(
     password_again: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
     """Set the password and use the link up. The link itself is the secret: no session yet."""
+    await _limit_invite(request, token)
     user = await people.invite_user(session=session, token=token)
     if password != password_again:
         errors = [{"field": "password_again", "message": "the two passwords differ"}]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.connections import service as connections
 from app.connections.models import ConnectionType
 from app.deps import SessionDep, get_temporal
-from app.errors import DomainError, NotFound
+from app.errors import DomainError, NotFound, invalid
 from app.identity import service as identity
 from app.postmortems import action_items, export, push, reminders, timeline_edits
 from app.postmortems import service as postmortems
@@ -246,6 +246,10 @@ async def add_item(
     due_date: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Add an action item."""
+    try:
+        due = date.fromisoformat(due_date) if due_date else None
+    except ValueError:
+        raise invalid([{"field": "due_date", "message": "not a date (YYYY-MM-DD)"}]) from None
     item = await action_items.create(
         session=session,
         postmortem_id=postmortem_id,
@@ -253,7 +257,7 @@ async def add_item(
             title=title.strip(),
             assignee_id=assignee_id,
             priority=priority,
-            due_date=date.fromisoformat(due_date) if due_date else None,
+            due_date=due,
         ),
         user=viewer.user,
         actor=viewer.actor,

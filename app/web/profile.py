@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
@@ -27,7 +27,8 @@ from app.notify.models import (
 from app.notify.verification import send_code
 from app.problems import Problem, as_problem, problem_of
 from app.web.auth import Viewer, WebViewer
-from app.web.render import WebRoute, field_errors, page, see_other
+from app.web.forms import errors_of, roll_back
+from app.web.render import WebRoute, page, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -78,6 +79,9 @@ async def _render(
     done: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    form: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     tokens = await identity.list_tokens(session=session, user_id=viewer.user.id)
     methods = await notify.list_methods(session=session, user_id=viewer.user.id)
@@ -91,6 +95,11 @@ async def _render(
         new_token=new_token,
         done=DONE.get(done or ""),
         error=error,
+        # The refused form ("details", "token", "method" or "rule"), its field errors and
+        # what was typed in it (never a password), shown at its fields.
+        form=form,
+        errors=errors or [],
+        typed=typed or {},
         methods=methods,
         described={m.id: describe(m) for m in methods},
         rules=rules,
@@ -104,14 +113,38 @@ async def _refused(
     session: AsyncSession,
     viewer: Viewer,
     exc: Problem | DomainError | ValidationError,
+    *,
+    form: str = "",
+    typed: dict[str, str] | None = None,
+    loose_field: str = "",
 ) -> HTMLResponse:
-    """Show the profile again with what was wrong, with the problem's status (never a 500)."""
-    if isinstance(exc, ValidationError):
-        return await _render(request, session, viewer, error=field_errors(exc), status_code=422)
-    shown = problem_of(exc)
+    """Show the profile again with what was wrong, with the problem's status (never a 500).
+
+    With `form`, the errors are shown at that form's fields (one naming no field at
+    `loose_field`) and the form keeps `typed`.
+    """
+    status = 422 if isinstance(exc, ValidationError) else problem_of(exc).status
+    if not form:
+        if isinstance(exc, ValidationError):
+            error = "; ".join(f"{e['field'] or 'input'}: {e['message']}" for e in errors_of(exc))
+        else:
+            shown = problem_of(exc)
+            error = f"{shown.title}: {shown.detail}"
+        return await _render(request, session, viewer, error=error, status_code=status)
+    errors = [{**e, "field": e["field"] or loose_field} for e in errors_of(exc)]
     return await _render(
-        request, session, viewer, error=f"{shown.title}: {shown.detail}", status_code=shown.status
+        request, session, viewer, status_code=status, form=form, errors=errors, typed=typed
     )
+
+
+def _one_error(form: str, field: str, message: str, typed: dict[str, str]) -> dict[str, Any]:
+    """`_render`'s arguments for a form refused for one field (422)."""
+    return {
+        "status_code": 422,
+        "form": form,
+        "errors": [{"field": field, "message": message}],
+        "typed": typed,
+    }
 
 
 @router.get("/profile", response_class=HTMLResponse)
@@ -128,21 +161,23 @@ async def update_profile(
     session: SessionDep,
     settings: SettingsDep,
     viewer: WebViewer,
-    name: Annotated[str, Form(min_length=1, max_length=200)],
-    timezone: Annotated[str, Form(min_length=1, max_length=64)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     current_password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
     """Change my name, time zone or password (a new one ends my other sessions)."""
-    changes = UserUpdate(name=name.strip(), timezone=timezone.strip())
-    if password:
+    typed = {"name": name, "timezone": timezone}  # passwords are never shown again
+    try:
         changes = UserUpdate(
             name=name.strip(),
             timezone=timezone.strip(),
-            password=password,
-            current_password=current_password or None,
+            **(
+                {"password": password, "current_password": current_password or None}
+                if password
+                else {}
+            ),
         )
-    try:
         await identity.update_user(
             session=session,
             user_id=viewer.user.id,
@@ -151,8 +186,11 @@ async def update_profile(
             oidc_enabled=settings.oidc_enabled,
             keep_web_session=viewer.session.id_hash,
         )
-    except DomainError as exc:
-        return await _refused(request, session, viewer, as_problem(exc))
+    except (DomainError, ValidationError) as exc:
+        await roll_back(session, viewer)
+        return await _refused(
+            request, session, viewer, exc, form="details", typed=typed, loose_field="password"
+        )
     return see_other("/profile?done=saved")
 
 
@@ -161,14 +199,15 @@ async def create_token(
     request: Request,
     session: SessionDep,
     viewer: WebViewer,
-    name: Annotated[str, Form(min_length=1, max_length=200)],
+    name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Create an API token for me; its secret is shown this once."""
+    try:
+        token_in = ApiTokenCreate(name=name.strip())
+    except ValidationError as exc:
+        return await _refused(request, session, viewer, exc, form="token", typed={"name": name})
     created = await identity.create_token(
-        session=session,
-        user_id=viewer.user.id,
-        token_in=ApiTokenCreate(name=name.strip()),
-        actor=viewer.actor,
+        session=session, user_id=viewer.user.id, token_in=token_in, actor=viewer.actor
     )
     return await _render(request, session, viewer, new_token=created)
 
@@ -195,16 +234,23 @@ async def add_method(
     label: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Add an unverified contact method of mine (e-mail, SMS, voice or Slack)."""
+    typed = {"type": type, "address": address, "label": label}
     if type not in {t.value for t, _ in FORM_TYPES}:
         return await _render(
-            request, session, viewer, error="Type: choose one from the list", status_code=422
+            request,
+            session,
+            viewer,
+            **_one_error("method", "type", "choose one from the list", typed),
         )
     try:
         method_in = ContactMethodCreate(
             type=ContactType(type), address=address, label=label.strip() or None
         )
     except ValidationError as exc:
-        return await _refused(request, session, viewer, exc)
+        # The address check is the model's own: an error naming no field is the address's.
+        return await _refused(
+            request, session, viewer, exc, form="method", typed=typed, loose_field="address"
+        )
     await notify.create_method(
         session=session,
         user_id=viewer.user.id,
@@ -285,13 +331,21 @@ async def add_rule(
     urgency: Annotated[str, Form(max_length=16)] = Urgency.high.value,
 ) -> Response:
     """Add a rule: reach me on a contact method some minutes after I am paged."""
+    typed = {
+        "contact_method_id": contact_method_id,
+        "delay_minutes": delay_minutes,
+        "urgency": urgency,
+    }
     try:
         minutes = float(delay_minutes.strip() or "0")
     except ValueError:
         minutes = -1.0
     if not 0 <= minutes <= 1440:  # also refuses NaN
         return await _render(
-            request, session, viewer, error="Delay: 0 to 1440 minutes", status_code=422
+            request,
+            session,
+            viewer,
+            **_one_error("rule", "delay_minutes", "0 to 1440 minutes", typed),
         )
     try:
         rule_in = NotificationRuleCreate.model_validate(
@@ -305,7 +359,10 @@ async def add_rule(
             session=session, user_id=viewer.user.id, rule_in=rule_in, actor=viewer.actor
         )
     except (Problem, DomainError, ValidationError) as exc:
-        return await _refused(request, session, viewer, exc)
+        await roll_back(session, viewer)
+        return await _refused(
+            request, session, viewer, exc, form="rule", typed=typed, loose_field="delay_minutes"
+        )
     return see_other("/profile?done=rule-added#rules")
 
 

@@ -218,6 +218,8 @@ class WebRoute(APIRoute):
                     )
                 else:
                     response = error_page(request, problem.status, problem.title, problem.detail)
+                for name, value in (problem.headers or {}).items():
+                    response.headers.setdefault(name, value)  # e.g. a 429's Retry-After
             except (RequestValidationError, ValidationError) as exc:
                 if _wants_problem(request):
                     response = _problem_json(

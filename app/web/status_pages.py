@@ -3,16 +3,21 @@ subscribers and deliveries, partners, and a preview of the public page."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
+from app.config import Settings
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
+from app.errors import DomainError
 from app.problems import Problem
 from app.statuspages import incidents as page_incidents
 from app.statuspages import partners, snapshot, subscribers, timers
@@ -23,20 +28,38 @@ from app.statuspages.models import (
     MaintenanceCreate,
     PageIncidentCreate,
     PageIncidentPatch,
+    StatusPage,
     StatusPageCreate,
     SubscriberCreate,
     UpdateCreate,
 )
 from app.statuspages.partner_models import PartnerCreate
 from app.statuspages.public_routes import render_page
-from app.web.auth import WebAdmin, WebResponder, WebViewer
-from app.web.render import WebRoute, field_errors, page, see_other
+from app.web.auth import Viewer, WebAdmin, WebResponder, WebViewer
+from app.web.forms import errors_of, problem_of, roll_back
+from app.web.render import WebRoute, errors_list, field_errors, page, see_other
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
 
 
 def _invalid(exc: ValidationError) -> Problem:
-    return Problem(422, "Please check your input", field_errors(exc))
+    """A 422 naming the fields, so the page's script shows each error at its field."""
+    return Problem(
+        422,
+        "Please check your input",
+        field_errors(exc),
+        type_="/problems/validation",
+        errors=errors_list(exc),
+    )
+
+
+def _parse(model: type[M], **fields: Any) -> M:
+    """Validate a form's fields as `model`, or answer 422 with the field errors."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
@@ -49,12 +72,71 @@ def _one(form: dict[str, list[str]], key: str) -> str | None:
     return values[0].strip() if values else None
 
 
-def _instant(value: str | None) -> datetime | None:
-    """A `datetime-local` field, read as UTC."""
+def _instant(value: str | None, field: str = "") -> datetime | None:
+    """A `datetime-local` field, read as UTC; one that is no instant is a 422 naming it."""
     if not value:
         return None
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        message = "not a date and time"
+        raise Problem(
+            422,
+            "Please check your input",
+            f"{field}: {message}",
+            type_="/problems/validation",
+            errors=[{"field": field, "message": message}],
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
+
+
+@dataclass(frozen=True)
+class PageForm:
+    """A status page loaded (404 if missing) for a viewer whose role may change it, with the
+    form they submitted: the one load-and-authorize step of every form below a page."""
+
+    session: AsyncSession
+    page: StatusPage
+    page_id: UUID  # kept apart: the page's attributes expire when a refusal rolls back
+    viewer: Viewer
+    form: dict[str, list[str]]
+
+    def one(self, key: str) -> str | None:
+        return _one(self.form, key)
+
+    def many(self, key: str) -> list[str]:
+        """The chosen values of a multiple choice (ids, validated by the model)."""
+        return [v for v in self.form.get(key, []) if v]
+
+    def back_url(self, anchor: str) -> str:
+        return f"/status-pages/{self.page_id}#{anchor}"
+
+    def back(self, anchor: str) -> Response:
+        """Back to the page's section, as after every change on it."""
+        return see_other(self.back_url(anchor))
+
+
+async def _page_form(
+    request: Request, session: AsyncSession, viewer: Viewer, page_id: UUID
+) -> PageForm:
+    sp = await pages.get_page(session=session, page_id=page_id)
+    return PageForm(session, sp, page_id, viewer, await _form(request))
+
+
+async def _admin_form(
+    request: Request, session: SessionDep, viewer: WebAdmin, page_id: UUID
+) -> PageForm:
+    return await _page_form(request, session, viewer, page_id)
+
+
+async def _responder_form(
+    request: Request, session: SessionDep, viewer: WebResponder, page_id: UUID
+) -> PageForm:
+    return await _page_form(request, session, viewer, page_id)
+
+
+AdminForm = Annotated[PageForm, Depends(_admin_form)]
+ResponderForm = Annotated[PageForm, Depends(_responder_form)]
 
 
 @router.get("/status-pages", response_class=HTMLResponse)
@@ -67,16 +149,14 @@ async def list_page(request: Request, session: SessionDep, viewer: WebViewer) ->
 @router.post("/status-pages")
 async def create(request: Request, session: SessionDep, viewer: WebAdmin) -> Response:
     form = await _form(request)
-    try:
-        page_in = StatusPageCreate(
-            name=_one(form, "name") or "",
-            slug=_one(form, "slug") or "",
-            visibility=_one(form, "visibility") or "public",
-            auto_publish_severity=_one(form, "auto_publish_severity"),
-            auto_publish_mode=_one(form, "auto_publish_mode") or "draft",
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+    page_in = _parse(
+        StatusPageCreate,
+        name=_one(form, "name") or "",
+        slug=_one(form, "slug") or "",
+        visibility=_one(form, "visibility") or "public",
+        auto_publish_severity=_one(form, "auto_publish_severity"),
+        auto_publish_mode=_one(form, "auto_publish_mode") or "draft",
+    )
     created = await pages.create_page(session=session, page_in=page_in, actor=viewer.actor)
     return see_other(f"/status-pages/{created.id}")
 
@@ -86,6 +166,18 @@ async def detail(
     request: Request, session: SessionDep, settings: SettingsDep, viewer: WebViewer, page_id: UUID
 ) -> Response:
     """One page: components with their computed status, incidents, maintenances, subscribers."""
+    return await _detail(request, session, settings, viewer, page_id)
+
+
+async def _detail(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    page_id: UUID,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
     sp = await pages.get_page(session=session, page_id=page_id)
     view = await pages.page_public(session, sp, settings.base_url)
     incidents = [
@@ -109,12 +201,14 @@ async def detail(
         request,
         "status_page.html",
         viewer,
+        status_code=status_code,
         sp=view,
         incidents=incidents,
         maintenances=maintenances,
         services={str(s.id): s.name for s in services},
         subscribers=subs,
         deliveries=deliveries,
+        **extra,
     )
 
 
@@ -129,169 +223,141 @@ async def preview(
 
 
 @router.post("/status-pages/{page_id}/components")
-async def add_component(
-    request: Request, session: SessionDep, viewer: WebAdmin, page_id: UUID
-) -> Response:
-    form = await _form(request)
-    try:
-        component_in = ComponentIn(
-            name=_one(form, "name") or "",
-            description=_one(form, "description"),
-            group=_one(form, "group"),
-            service_ids=[UUID(v) for v in form.get("service_ids", []) if v],
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    await pages.add_component(
-        session=session, page_id=page_id, component_in=component_in, actor=viewer.actor
+async def add_component(on: AdminForm) -> Response:
+    component_in = _parse(
+        ComponentIn,
+        name=on.one("name") or "",
+        description=on.one("description"),
+        group=on.one("group"),
+        service_ids=on.many("service_ids"),
     )
-    return see_other(f"/status-pages/{page_id}#components")
+    await pages.add_component(
+        session=on.session, page_id=on.page_id, component_in=component_in, actor=on.viewer.actor
+    )
+    return on.back("components")
 
 
 @router.post("/status-pages/{page_id}/components/{component_id}/pin")
-async def pin(
-    request: Request, session: SessionDep, viewer: WebAdmin, page_id: UUID, component_id: UUID
-) -> Response:
+async def pin(on: AdminForm, component_id: UUID) -> Response:
     """Pin a status (optionally until an instant), or unpin with an empty choice."""
-    form = await _form(request)
-    status = _one(form, "status_override")
-    try:
-        update = ComponentUpdate(
-            status_override=status,
-            until=_instant(_one(form, "until")) if status else None,
-        )
-    except (ValidationError, ValueError) as exc:
-        raise Problem(422, "Please check your input", str(exc)[:300]) from None
+    status = on.one("status_override")
+    update = _parse(
+        ComponentUpdate,
+        status_override=status,
+        until=_instant(on.one("until"), "until") if status else None,
+    )
     await pages.update_component(
-        session=session,
-        page_id=page_id,
+        session=on.session,
+        page_id=on.page_id,
         component_id=component_id,
         component_in=update,
-        actor=viewer.actor,
+        actor=on.viewer.actor,
     )
-    return see_other(f"/status-pages/{page_id}#components")
+    return on.back("components")
 
 
 @router.post("/status-pages/{page_id}/incidents")
-async def create_incident(
-    request: Request, session: SessionDep, viewer: WebResponder, page_id: UUID
-) -> Response:
-    form = await _form(request)
-    try:
-        incident_in = PageIncidentCreate(
-            name=_one(form, "name") or "",
-            body=_one(form, "body") or "",
-            status=_one(form, "status") or "investigating",
-            impact=_one(form, "impact"),
-            component_ids=[UUID(v) for v in form.get("component_ids", []) if v],
-            published=_one(form, "published") == "on",
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    await page_incidents.create_incident(
-        session=session, page_id=page_id, incident_in=incident_in, actor=viewer.actor
+async def create_incident(on: ResponderForm) -> Response:
+    incident_in = _parse(
+        PageIncidentCreate,
+        name=on.one("name") or "",
+        body=on.one("body") or "",
+        status=on.one("status") or "investigating",
+        impact=on.one("impact"),
+        component_ids=on.many("component_ids"),
+        published=on.one("published") == "on",
     )
-    return see_other(f"/status-pages/{page_id}#incidents")
+    await page_incidents.create_incident(
+        session=on.session, page_id=on.page_id, incident_in=incident_in, actor=on.viewer.actor
+    )
+    return on.back("incidents")
 
 
 @router.post("/status-pages/{page_id}/incidents/{incident_id}/updates")
-async def add_update(
-    request: Request, session: SessionDep, viewer: WebResponder, page_id: UUID, incident_id: UUID
-) -> Response:
-    form = await _form(request)
-    try:
-        update_in = UpdateCreate(status=_one(form, "status"), body=_one(form, "body") or "")
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+async def add_update(on: ResponderForm, incident_id: UUID) -> Response:
+    update_in = _parse(UpdateCreate, status=on.one("status"), body=on.one("body") or "")
     await page_incidents.add_update(
-        session=session,
-        page_id=page_id,
+        session=on.session,
+        page_id=on.page_id,
         incident_id=incident_id,
         update_in=update_in,
-        actor=viewer.actor,
+        actor=on.viewer.actor,
     )
-    return see_other(f"/status-pages/{page_id}#incidents")
+    return on.back("incidents")
 
 
 @router.post("/status-pages/{page_id}/incidents/{incident_id}/publish")
-async def publish(
-    session: SessionDep, viewer: WebResponder, page_id: UUID, incident_id: UUID
-) -> Response:
+async def publish(on: ResponderForm, incident_id: UUID) -> Response:
     await page_incidents.patch_incident(
-        session=session,
-        page_id=page_id,
+        session=on.session,
+        page_id=on.page_id,
         incident_id=incident_id,
         patch=PageIncidentPatch(published=True),
-        actor=viewer.actor,
+        actor=on.viewer.actor,
     )
-    return see_other(f"/status-pages/{page_id}#incidents")
+    return on.back("incidents")
 
 
 @router.post("/status-pages/{page_id}/maintenances")
-async def schedule(
-    request: Request, session: SessionDep, settings: SettingsDep, viewer: WebAdmin, page_id: UUID
-) -> Response:
-    form = await _form(request)
-    try:
-        maintenance_in = MaintenanceCreate(
-            name=_one(form, "name") or "",
-            body=_one(form, "body") or "",
-            component_ids=[UUID(v) for v in form.get("component_ids", []) if v],
-            scheduled_for=_instant(_one(form, "scheduled_for")),
-            scheduled_until=_instant(_one(form, "scheduled_until")),
-        )
-    except (ValidationError, ValueError) as exc:
-        raise Problem(422, "Please check your input", str(exc)[:300]) from None
+async def schedule(request: Request, settings: SettingsDep, on: AdminForm) -> Response:
+    maintenance_in = _parse(
+        MaintenanceCreate,
+        name=on.one("name") or "",
+        body=on.one("body") or "",
+        component_ids=on.many("component_ids"),
+        scheduled_for=_instant(on.one("scheduled_for"), "scheduled_for"),
+        scheduled_until=_instant(on.one("scheduled_until"), "scheduled_until"),
+    )
     m = await page_incidents.create_maintenance(
-        session=session, page_id=page_id, maintenance_in=maintenance_in, actor=viewer.actor
+        session=on.session, page_id=on.page_id, maintenance_in=maintenance_in, actor=on.viewer.actor
     )
     client = await request.app.state.temporal.get()
     await timers.start_maintenance(client=client, settings=settings, m=m)
-    return see_other(f"/status-pages/{page_id}#maintenances")
+    return on.back("maintenances")
 
 
 @router.post("/status-pages/{page_id}/maintenances/{maintenance_id}/cancel")
-async def cancel(
-    request: Request, session: SessionDep, viewer: WebAdmin, page_id: UUID, maintenance_id: UUID
-) -> Response:
+async def cancel(request: Request, on: AdminForm, maintenance_id: UUID) -> Response:
     m = await page_incidents.cancel_maintenance(
-        session=session, page_id=page_id, maintenance_id=maintenance_id, actor=viewer.actor
+        session=on.session, page_id=on.page_id, maintenance_id=maintenance_id, actor=on.viewer.actor
     )
-    await session.commit()
+    await on.session.commit()
     if m.workflow_id:
         client = await request.app.state.temporal.get()
         await timers.cancel_maintenance(client=client, workflow_id=m.workflow_id)
-    return see_other(f"/status-pages/{page_id}#maintenances")
+    return on.back("maintenances")
 
 
 @router.post("/status-pages/{page_id}/subscribers")
-async def add_subscriber(
-    request: Request, session: SessionDep, settings: SettingsDep, viewer: WebAdmin, page_id: UUID
-) -> Response:
-    form = await _form(request)
+async def add_subscriber(request: Request, settings: SettingsDep, on: AdminForm) -> Response:
+    """Add a subscriber; a refusal shows the page again with the errors at the form's fields
+    and what was typed (not a script's form: a webhook's secret is a page of its own)."""
+    typed = {"type": on.one("type") or "", "address": on.one("address") or ""}
     try:
-        subscriber_in = SubscriberCreate(
-            type=_one(form, "type") or "",
-            address=_one(form, "address") or "",
+        _, secret = await subscribers.add_subscriber(
+            session=on.session,
+            page_id=on.page_id,
+            subscriber_in=_parse(SubscriberCreate, **typed),
+            actor=on.viewer.actor,
+            allow_private=settings.allow_private_targets,
         )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    _, secret = await subscribers.add_subscriber(
-        session=session,
-        page_id=page_id,
-        subscriber_in=subscriber_in,
-        actor=viewer.actor,
-        allow_private=settings.allow_private_targets,
-    )
+    except (Problem, DomainError) as exc:
+        await roll_back(on.session, on.viewer)
+        return await _detail(
+            request,
+            on.session,
+            settings,
+            on.viewer,
+            on.page_id,
+            problem_of(exc).status,
+            sub_errors=errors_of(exc),
+            sub_typed=typed,
+        )
     if secret:  # shown this once
         return page(
-            request,
-            "status_secret.html",
-            viewer,
-            secret=secret,
-            back=f"/status-pages/{page_id}#subscribers",
+            request, "status_secret.html", on.viewer, secret=secret, back=on.back_url("subscribers")
         )
-    return see_other(f"/status-pages/{page_id}#subscribers")
+    return on.back("subscribers")
 
 
 @router.get("/partners", response_class=HTMLResponse)
@@ -311,14 +377,12 @@ async def partners_page(request: Request, session: SessionDep, viewer: WebAdmin)
 @router.post("/partners")
 async def create_partner(request: Request, session: SessionDep, viewer: WebAdmin) -> Response:
     form = await _form(request)
-    try:
-        partner_in = PartnerCreate(
-            name=_one(form, "name") or "",
-            email=_one(form, "email") or "",
-            status_page_ids=[UUID(v) for v in form.get("status_page_ids", []) if v],
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+    partner_in = _parse(
+        PartnerCreate,
+        name=_one(form, "name") or "",
+        email=_one(form, "email") or "",
+        status_page_ids=[v for v in form.get("status_page_ids", []) if v],
+    )
     await partners.create_partner(session=session, partner_in=partner_in, actor=viewer.actor)
     return see_other("/partners")
 

@@ -7,7 +7,6 @@ import uuid
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from app.db import SessionMaker
 from app.errors import RateLimited
@@ -15,7 +14,7 @@ from app.ingest.ratelimit import RateLimiter
 from app.notify.models import ContactMethod, ContactType
 from app.notify.sendlimits import CodeLimits, check
 from tests.factories import assert_problem, login
-from tests.local_redis import needs_redis
+from tests.local_redis import drop_keys, needs_redis
 from tests.notify.conftest import Providers
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -98,11 +97,7 @@ async def test_send_code_limits_are_shared_by_api_processes_through_redis() -> N
             await check(b, method=method)
         assert a.shared and b.shared
     finally:
-        redis = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+        keys = await drop_keys(prefix)
         await a.close()
         await b.close()
     assert keys and not any(b"5551231234" in k for k in keys)  # numbers are hashed

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -18,7 +17,7 @@ from app.db import SessionMaker, utcnow
 from app.identity.models import Role
 from app.web.models import WebSession
 from tests.factories import make_user
-from tests.local_redis import needs_redis
+from tests.local_redis import drop_keys, needs_redis
 from tests.web.conftest import PASSWORD, _client, browser_for, csrf_of, sign_in
 
 
@@ -217,11 +216,7 @@ async def test_sign_in_limits_are_shared_by_api_processes_through_redis(
             assert limited.status_code == 429
             assert (await sign_in(b, "hal@example.com", PASSWORD)).status_code == 429
     finally:
-        redis = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+        keys = await drop_keys(prefix)
     assert any(k.decode().startswith(f"{prefix}email:") for k in keys)
     assert not any(b"hal@example.com" in k for k in keys)  # addresses are hashed
 

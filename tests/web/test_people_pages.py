@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from app.schedules import service as schedules
 from app.schedules.models import LayerIn, OverrideIn, Schedule, ScheduleCreate
 from app.web.models import UserInvite, WebSession
 from tests.factories import login
+from tests.local_redis import REDIS_URL, drop_keys, needs_redis
 from tests.notify.conftest import FROM_EMAIL, aws, moto_server, ses_sent  # noqa: F401
 from tests.web.conftest import PASSWORD, _client, browser_for, sign_in
 
@@ -335,3 +337,84 @@ async def test_with_e_mail_configured_the_link_is_e_mailed_not_shown(
         assert found, message.body
         async with _client(app) as newcomer:
             assert (await newcomer.get(found.group(1))).status_code == 200
+
+
+async def _invite_link(sessionmaker: SessionMaker, email: str) -> str:
+    from app.web import people
+    from tests.factories import make_user
+
+    async with sessionmaker() as session:
+        user = await make_user(session, email=email)
+        token = await people.create_invite(session=session, user=user, actor=SYSTEM)
+        await session.commit()
+    return f"/invite/{token}"
+
+
+async def _used(sessionmaker: SessionMaker, path: str) -> bool:
+    digest = hashlib.sha256(path.removeprefix("/invite/").encode()).hexdigest()
+    async with sessionmaker() as session:
+        row = await session.scalar(select(UserInvite).where(UserInvite.token_hash == digest))
+        assert row is not None
+        return row.used_at is not None
+
+
+async def test_tries_of_one_invitation_link_are_limited(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    path = await _invite_link(sessionmaker, "lim@example.com")
+    other = await _invite_link(sessionmaker, "lim2@example.com")
+    async with _client(web_app) as guesser:
+        assert (await guesser.get(path)).status_code == 200  # the page view counts too
+        for _ in range(9):
+            wrong = await guesser.post(path, data={"password": "a" * 12, "password_again": "b"})
+            assert wrong.status_code == 422
+        limited = await guesser.post(path, data={"password": PASSWORD, "password_again": PASSWORD})
+        assert limited.status_code == 429, limited.text
+        assert 1 <= int(limited.headers["retry-after"]) <= 30
+        assert "too many tries of this invitation link" in limited.text
+        assert (await guesser.get(path)).status_code == 429
+        assert not await _used(sessionmaker, path)  # refused before the link was looked at
+        # Another link from the same client is not held back by this one's count.
+        done = await guesser.post(other, data={"password": PASSWORD, "password_again": PASSWORD})
+        assert done.status_code == 303
+
+
+async def test_one_client_trying_many_invitation_links_is_limited(
+    web_app: FastAPI, sessionmaker: SessionMaker
+) -> None:
+    path = await _invite_link(sessionmaker, "many@example.com")
+    async with _client(web_app) as guesser:
+        for n in range(30):
+            assert (await guesser.get(f"/invite/guess-{n:02d}")).status_code == 404
+        limited = await guesser.post(path, data={"password": PASSWORD, "password_again": PASSWORD})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert not await _used(sessionmaker, path)
+
+
+@needs_redis
+async def test_invitation_limits_are_shared_by_api_processes_through_redis(
+    settings: Settings, database_url: str, sessionmaker: SessionMaker
+) -> None:
+    from api import create_app
+
+    path = await _invite_link(sessionmaker, "red@example.com")
+    prefix = f"pagefree-test-{uuid.uuid4().hex[:8]}:"
+    shared = settings.model_copy(update={"redis_url": REDIS_URL})
+    apps = [create_app(shared, database_url=database_url) for _ in range(2)]
+    try:
+        async with (
+            apps[0].router.lifespan_context(apps[0]),
+            apps[1].router.lifespan_context(apps[1]),
+        ):
+            for app in apps:
+                app.state.invite_limiter.prefix = prefix
+            async with _client(apps[0]) as a, _client(apps[1]) as b:
+                for client in [a, b] * 5:  # ten tries of the link, five through each process
+                    assert (await client.get(path)).status_code == 200
+                assert (await a.get(path)).status_code == 429
+                assert (await b.get(path)).status_code == 429
+    finally:
+        keys = await drop_keys(prefix)
+    assert any(k.decode().startswith(f"{prefix}link:") for k in keys)
+    token = path.removeprefix("/invite/").encode()
+    assert not any(token in k for k in keys)  # the link's secret is hashed
