@@ -95,13 +95,16 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
         stmt.on_conflict_do_update(
             index_elements=["id"],
             set_={
+                "incident_id": stmt.excluded.incident_id,
                 "summary": stmt.excluded.summary,
                 "severity": stmt.excluded.severity,
                 "source": stmt.excluded.source,
                 "details": stmt.excluded.details,
             },
-            # An id is never moved to another incident.
-            where=col(Alert.incident_id) == stmt.excluded.incident_id,
+            # An id is never moved to another incident. A staged row is taken: its staging
+            # may have committed although the sender timed out and sent the alert whole.
+            where=(col(Alert.incident_id) == stmt.excluded.incident_id)
+            | col(Alert.incident_id).is_(None),
         )
     )
 

@@ -127,7 +127,12 @@ async def stage_alerts(sessionmaker: SessionMaker, alerts: list[AlertIn]) -> lis
             await projection.stage_alerts(session, triggers)
             await session.commit()
     except Exception as exc:
-        log.warning("staging %d alert rows failed (%s): signalling them whole", len(alerts), exc)
+        log.warning(
+            "staging %d alert rows failed (%s: %s): signalling them whole",
+            len(triggers),
+            type(exc).__name__,
+            exc,
+        )
         return alerts
     staged = {id(a) for a in triggers}
     return [

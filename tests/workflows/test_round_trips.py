@@ -160,3 +160,24 @@ async def test_history_bytes_per_incident_with_and_without_stored_alerts(
     # Whole alerts are carried twice (signal, write); stored ones once, without the payload.
     assert sizes[(101, True)] < sizes[(101, False)] / 2
     assert sizes[(1, True)] < sizes[(1, False)]
+
+
+async def test_an_alert_staged_and_then_sent_whole_is_not_lost(
+    ts_env: WorkflowEnvironment, worker: Worker, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(3600, a)]))
+    alert = _payload_alert(uuid.uuid4().hex)
+    # The staging committed, but too late for the sender, which signalled the alert whole.
+    await incidents.stage_alerts(sessionmaker, [alert])
+    await incidents.signal_alerts(
+        client=ts_env.client, settings=settings, service=svc, dedup_key="cpu", alerts=[alert]
+    )
+
+    async def taken() -> Alert | None:
+        async with sessionmaker() as session:
+            row = await session.get(Alert, alert.id)
+        return row if row is not None and row.incident_id is not None else None
+
+    row = await h.eventually(taken)
+    assert row.details == alert.details
