@@ -87,7 +87,7 @@ class IncidentActivities:
                 raise _missing(exc) from exc
             snapshot = policy_snapshot(policy)
             # The integration's severity mapping may choose the urgency; else the service's.
-            urgency = inp.alerts[0].urgency or service.urgency
+            urgency = inp.urgency or service.urgency
             level_one = PageLevel(
                 incident_id=inp.incident_id,
                 level=1,
@@ -111,6 +111,7 @@ class IncidentActivities:
                 policy_id=str(policy.id),
                 opened_at=inp.opened_at,
                 alerts=inp.alerts,
+                alert_refs=inp.alert_refs,
                 events=[inp.event, *paged_events],
                 assigned_to=[u.user_id for u in paged.users],
             )

@@ -203,7 +203,13 @@ def machine() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the benchmarks end to end."""
+    """Run the benchmarks end to end (`python -m bench quiet ...`: bench/quiet.py)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["quiet"]:
+        from bench import quiet
+
+        quiet.main(argv[1:])
+        return
     args = parse_args(argv)
     started, started_at = time.monotonic(), datetime.now(UTC)
     meta: dict[str, Any] = {"started_at": started_at.isoformat(), "machine_at_start": machine()}

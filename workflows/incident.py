@@ -298,6 +298,7 @@ class IncidentWorkflow:
         info = workflow.info()
         now = workflow.now()
         self.s, event, page = rules.opening(self.s, first, now, info.run_id)
+        whole, refs = rules.split_stored([first])
         opened = await workflow.execute_activity(
             "open_incident",
             OpenIncident(
@@ -309,7 +310,9 @@ class IncidentWorkflow:
                 title=self.s.title,
                 severity=self.s.severity,
                 opened_at=now,
-                alerts=[first],
+                alerts=whole,
+                alert_refs=refs,
+                urgency=first.urgency,
                 event=event,
                 page_key=page.page_key,
                 page_position=page.position,
@@ -493,16 +496,22 @@ class IncidentWorkflow:
             self.s, fields, events, alerts = taken
             *first, last = rules.chunks(alerts, PROJECTION_MAX_ALERTS, PROJECTION_MAX_BYTES) or [[]]
             for chunk in first:  # one activity input must stay under Temporal's 2 MB limit
+                whole, refs = rules.split_stored(chunk)
                 early = Projection(
-                    incident_id=self.s.incident_id, version=self.s.version, alerts=chunk
+                    incident_id=self.s.incident_id,
+                    version=self.s.version,
+                    alerts=whole,
+                    alert_refs=refs,
                 )
                 await self._record(early, f"{len(chunk)} alerts")
+            whole, refs = rules.split_stored(last)
             projection = Projection(
                 incident_id=self.s.incident_id,
                 version=self.s.version,
                 fields=fields,
                 events=events,
-                alerts=last,
+                alerts=whole,
+                alert_refs=refs,
             )
             await self._record(projection, ", ".join(e.type for e in events) or "update")
             self._want_chat_sync()

@@ -21,6 +21,7 @@ from workflows.incident_types import (
     ActionIn,
     Actor,
     AlertIn,
+    AlertRef,
     AnnouncePage,
     Chain,
     IncidentInput,
@@ -639,6 +640,17 @@ def chunks(alerts: list[AlertIn], max_count: int, max_bytes: int) -> list[list[A
         out[-1].append(alert)
         size += n
     return out
+
+
+def split_stored(alerts: list[AlertIn]) -> tuple[list[AlertIn], list[AlertRef]]:
+    """Split alerts to write into those carried whole and stored ones, attached by id.
+
+    A stored alert's row (with its payload) was written by ingestion before it signalled:
+    the write names it only, so the alert is carried once in history (in the signal).
+    """
+    whole = [a for a in alerts if not a.stored]
+    refs = [AlertRef(id=a.id, alert_key=a.alert_key) for a in alerts if a.stored]
+    return whole, refs
 
 
 def invalid(s: IncidentState) -> list[str]:

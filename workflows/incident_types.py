@@ -63,6 +63,16 @@ class AlertIn(BaseModel):
     alert_key: str | None = None
     # The urgency the integration's severity mapping chose (the service's when None).
     urgency: Urgency | None = None
+    # The sender wrote this trigger's row (payload included) before signalling, and left
+    # `details` out: the workflow attaches the row by id (AlertRef) and carries no payload.
+    stored: bool = False
+
+
+class AlertRef(BaseModel):
+    """A stored alert's row, to attach to its incident (see `AlertIn.stored`)."""
+
+    id: str
+    alert_key: str | None = None
 
 
 class NotificationStep(BaseModel):
@@ -244,6 +254,8 @@ class OpenIncident(BaseModel):
     # Level 1 is paged in the same activity: its 'paged' events get ids "{page_key}:{user_id}".
     page_key: str
     page_position: int
+    alert_refs: list[AlertRef] = Field(default_factory=list)  # the first alert, when stored
+    urgency: Urgency | None = None  # the first alert's (the service's when None)
 
 
 class OpenedIncident(BaseModel):
@@ -265,6 +277,7 @@ class Projection(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
     events: list[TimelineEventIn] = Field(default_factory=list)
     alerts: list[AlertIn] = Field(default_factory=list)
+    alert_refs: list[AlertRef] = Field(default_factory=list)  # stored alerts: attached by id
 
 
 class AnnouncePage(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel
-from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, String, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
@@ -58,10 +58,17 @@ class Incident(SQLModel, table=True):
 
 class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_incident", "incident_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_alerts_incident", "incident_id", "received_at"),
+        # Rows ingestion wrote before their incident took them (pruned if never taken).
+        Index("ix_alerts_staged", "received_at", postgresql_where=text("incident_id IS NULL")),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
-    incident_id: UUID = Field(sa_column_args=[ForeignKey("incidents.id", ondelete="CASCADE")])
+    # NULL while staged: written by ingestion, not yet attached by the incident's workflow.
+    incident_id: UUID | None = Field(
+        default=None, sa_column_args=[ForeignKey("incidents.id", ondelete="CASCADE")]
+    )
     action: str = Field(max_length=16)
     summary: str = Field(sa_column=Column(Text, nullable=False))
     severity: str = Field(max_length=16)

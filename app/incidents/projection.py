@@ -20,7 +20,7 @@ from sqlmodel import col
 from app import metrics
 from app.db import utcnow
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
-from workflows.incident_types import AlertIn, Projection, TimelineEventIn
+from workflows.incident_types import AlertIn, AlertRef, Projection, TimelineEventIn
 
 NOTIFY_CHANNEL = "pagefree_incidents"
 
@@ -62,7 +62,11 @@ def alert_row_id(incident_id: str, alert: AlertIn) -> str:
     """Return the id of an alert's row: one per event, or one per `alert_key` and incident."""
     if alert.alert_key is None:
         return alert.id
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:alert:{incident_id}:{alert.alert_key}"))
+    return _keyed_row_id(incident_id, alert.alert_key)
+
+
+def _keyed_row_id(incident_id: str, alert_key: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:alert:{incident_id}:{alert_key}"))
 
 
 async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[AlertIn]) -> None:
@@ -91,14 +95,108 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
         stmt.on_conflict_do_update(
             index_elements=["id"],
             set_={
+                "incident_id": stmt.excluded.incident_id,
                 "summary": stmt.excluded.summary,
                 "severity": stmt.excluded.severity,
                 "source": stmt.excluded.source,
                 "details": stmt.excluded.details,
             },
-            # An id is never moved to another incident.
-            where=col(Alert.incident_id) == stmt.excluded.incident_id,
+            # An id is never moved to another incident. A staged row is taken: its staging
+            # may have committed although the sender timed out and sent the alert whole.
+            where=(col(Alert.incident_id) == stmt.excluded.incident_id)
+            | col(Alert.incident_id).is_(None),
         )
+    )
+
+
+def _alert_row(a: AlertIn, incident_id: UUID | None) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "incident_id": incident_id,
+        "action": a.action,
+        "summary": a.summary,
+        "severity": a.severity,
+        "source": a.source,
+        "dedup_key": a.dedup_key,
+        "integration_id": a.integration_id,
+        "details": _jsonable(a.details),
+        "received_at": a.received_at,
+    }
+
+
+async def stage_alerts(session: AsyncSession, alerts: list[AlertIn]) -> None:
+    """Write trigger rows before their incident takes them (incident_id NULL: staged).
+
+    The incident's workflow then attaches them by id (`attach_alerts`), so an alert's
+    payload is written here once and never carried in Temporal history. A staged row whose
+    signal never reached a workflow is pruned after STAGED_RETENTION.
+    """
+    if alerts:
+        stmt = insert(Alert).values([_alert_row(a, None) for a in alerts])
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+
+
+async def attach_alerts(session: AsyncSession, incident_id: str, refs: list[AlertRef]) -> None:
+    """Give staged alert rows to their incident; safe to repeat (the same transaction).
+
+    An alert without `alert_key` keeps its row. A keyed alert's row id is the incident's
+    row for that key (`alert_row_id`): the first event of a key creates it, the latest one's
+    summary, severity, source and details win, and the staged rows are removed.
+    """
+    if not refs:
+        return
+    incident = UUID(incident_id)
+    plain = [r.id for r in refs if r.alert_key is None]
+    if plain:
+        await session.execute(
+            text(
+                "UPDATE alerts SET incident_id = :inc WHERE id = ANY(:ids) AND incident_id IS NULL"
+            ),
+            {"inc": incident, "ids": plain},
+        )
+    keyed: dict[str, list[str]] = {}
+    for r in refs:
+        if r.alert_key is not None:
+            keyed.setdefault(_keyed_row_id(incident_id, r.alert_key), []).append(r.id)
+    if not keyed:
+        return
+    targets = list(keyed)
+    firsts = [ids[0] for ids in keyed.values()]
+    lasts = [ids[-1] for ids in keyed.values()]
+    params = {"inc": incident, "targets": targets, "firsts": firsts, "lasts": lasts}
+    await session.execute(
+        text(
+            "INSERT INTO alerts (id, incident_id, action, summary, severity, source, dedup_key,"
+            " integration_id, details, received_at)"
+            " SELECT k.target, :inc, s.action, s.summary, s.severity, s.source, s.dedup_key,"
+            " s.integration_id, s.details, s.received_at"
+            " FROM unnest(CAST(:targets AS text[]), CAST(:firsts AS text[])) AS k(target, staged)"
+            " JOIN alerts s ON s.id = k.staged AND s.incident_id IS NULL"
+            " ON CONFLICT (id) DO NOTHING"
+        ),
+        params,
+    )
+    await session.execute(
+        text(
+            "UPDATE alerts t SET summary = s.summary, severity = s.severity, source = s.source,"
+            " details = s.details"
+            " FROM unnest(CAST(:targets AS text[]), CAST(:lasts AS text[])) AS k(target, staged)"
+            " JOIN alerts s ON s.id = k.staged AND s.incident_id IS NULL"
+            " WHERE t.id = k.target AND t.incident_id = :inc"
+        ),
+        params,
+    )
+    staged = [i for ids in keyed.values() for i in ids]
+    await session.execute(
+        text("DELETE FROM alerts WHERE id = ANY(:ids) AND incident_id IS NULL"), {"ids": staged}
+    )
+
+
+async def prune_staged(session: AsyncSession, older_than: datetime) -> None:
+    """Delete staged rows no workflow took (their hand-off failed; the sender was told so)."""
+    await session.execute(
+        text("DELETE FROM alerts WHERE incident_id IS NULL AND received_at < :t"),
+        {"t": older_than},
     )
 
 
@@ -123,6 +221,7 @@ async def open_incident(
     alerts: list[AlertIn],
     events: list[TimelineEventIn],
     assigned_to: list[str] | None = None,
+    alert_refs: list[AlertRef] | None = None,
 ) -> int:
     """Insert the incident row (once) with its first alert and events; return its number."""
     stmt = (
@@ -137,7 +236,7 @@ async def open_incident(
             escalation_policy_id=UUID(policy_id),
             escalation_level=1,
             assigned_to=[UUID(u) for u in assigned_to or []],
-            alert_count=len(alerts),
+            alert_count=len(alerts) + len(alert_refs or []),
             dedup_key=dedup_key,
             workflow_id=workflow_id,
             run_id=run_id,
@@ -156,6 +255,7 @@ async def open_incident(
             text("SELECT number FROM incidents WHERE id = :id"), {"id": UUID(incident_id)}
         )
     await insert_alerts(session, incident_id, alerts)
+    await attach_alerts(session, incident_id, alert_refs or [])
     await insert_events(session, incident_id, events)
     await notify(session, incident_id, "opened", number=number, status="triggered")
     return int(number)
@@ -191,6 +291,7 @@ async def record(*, session: AsyncSession, projection: Projection) -> None:
             value = UUID(value)
         values[key] = value
     await insert_alerts(session, projection.incident_id, projection.alerts)
+    await attach_alerts(session, projection.incident_id, projection.alert_refs)
     await insert_events(session, projection.incident_id, projection.events)
     if values:
         sets = ", ".join(f"{k} = :{k}" for k in values)

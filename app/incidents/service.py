@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from app.catalog.models import Service
 from app.config import Settings
 from app.db import SessionMaker
 from app.errors import ActionFailed, Busy, Conflict, DomainError, Invalid, Unavailable, not_found
+from app.incidents import projection
 from app.incidents.models import (
     Alert,
     Incident,
@@ -105,6 +107,38 @@ async def signal_alert(
 
 
 HANDOFF_TIMEOUT = timedelta(seconds=10)
+STAGE_TIMEOUT = 2.0  # seconds: past this, alerts go whole in the signal instead
+log = logging.getLogger(__name__)
+
+
+async def stage_alerts(sessionmaker: SessionMaker, alerts: list[AlertIn]) -> list[AlertIn]:
+    """Write the triggers' rows now and return the alerts to signal, payload left out.
+
+    The workflow then attaches the rows by id, so an alert is carried once in Temporal
+    history (the signal, without its details) instead of twice (the signal and the write).
+    If PostgreSQL does not answer within STAGE_TIMEOUT the alerts go whole, as before:
+    never lost, only carried twice.
+    """
+    triggers = [a for a in alerts if a.action == "trigger" and not a.stored]
+    if not triggers:
+        return alerts
+    try:
+        async with asyncio.timeout(STAGE_TIMEOUT), sessionmaker() as session:
+            await projection.stage_alerts(session, triggers)
+            await session.commit()
+    except Exception as exc:
+        log.warning(
+            "staging %d alert rows failed (%s: %s): signalling them whole",
+            len(triggers),
+            type(exc).__name__,
+            exc,
+        )
+        return alerts
+    staged = {id(a) for a in triggers}
+    return [
+        a.model_copy(update={"details": {}, "stored": True}) if id(a) in staged else a
+        for a in alerts
+    ]
 
 
 async def signal_alerts(

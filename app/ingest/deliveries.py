@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, select
 from sqlmodel import col
 
 from app.db import SessionMaker
+from app.incidents import projection
 from app.ingest.models import IngestDelivery, IngestSignature
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class DeliveryLog:
         old = now - RETENTION
         await session.execute(delete(IngestDelivery).where(col(IngestDelivery.received_at) < old))
         await session.execute(delete(IngestSignature).where(col(IngestSignature.expires_at) < now))
+        await projection.prune_staged(session, old)  # alert rows whose hand-off failed
 
     async def close(self) -> None:
         """Write what is left and stop."""

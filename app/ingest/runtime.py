@@ -201,6 +201,8 @@ class IngestRuntime:
         """Hand one batch to its workflow; True if it reached an incident."""
         client = await self._temporal().get()
         if kind == "trigger":
+            # Rows first, then the signal carries no payload (docs/design.md).
+            alerts = await incidents.stage_alerts(self.sessionmaker, alerts)
             await incidents.signal_alerts(
                 client=client,
                 settings=self.settings,

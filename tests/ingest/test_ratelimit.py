@@ -133,7 +133,10 @@ async def test_redis_outage_degrades_to_local_limits_and_alerts_still_go_through
     down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     temporal = LazyClient(down, None, client=ts_env.client)
     async with _api(down, database_url, temporal, "unused:") as (app, c):
-        integ = await make_integration(c, admin, svc, "pagerduty", rate_limit=LIMIT)
+        # One token per 20 s: each accepted alert here costs a signal and (before it) the
+        # write of its row, which on a loaded machine took long enough to refill LIMIT's bucket.
+        slow = {**LIMIT, "per_second": 0.05}
+        integ = await make_integration(c, admin, svc, "pagerduty", rate_limit=slow)
         event = fixture("pagerduty_v2_trigger.json")
         event["routing_key"] = integ["key"]
         codes = [(await c.post("/v2/enqueue", json=event)).status_code for _ in range(4)]

@@ -8,18 +8,22 @@ page_level, record_incident, send_notification) and 6 workflow tasks. Now: open_
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from app.config import Settings
 from app.db import SessionMaker
-from app.incidents.models import Notification
+from app.incidents import service as incidents
+from app.incidents.models import Alert, Incident, Notification
 from tests import incident_helpers as h
+from workflows.incident_types import AlertIn
 
 MAX_ACTIVITIES = 3
 MAX_WORKFLOW_TASKS = 3
@@ -54,3 +58,126 @@ async def test_opening_and_paging_level_one_costs_at_most_three_round_trips(
     activities = types.count("EVENT_TYPE_ACTIVITY_TASK_SCHEDULED")
     tasks = types.count("EVENT_TYPE_WORKFLOW_TASK_COMPLETED")
     assert activities <= MAX_ACTIVITIES and tasks <= MAX_WORKFLOW_TASKS, types
+
+
+def _payload_alert(marker: str, **extra: Any) -> AlertIn:
+    """A trigger with a payload like an ingested one (about 1.5 kB of details)."""
+    raw = {"labels": {f"label{i}": "x" * 120 for i in range(10)}, "marker": marker}
+    return h.alert(source=f"src-{marker}", details={"raw": raw}, **extra)
+
+
+def _count_in_history(history: WorkflowHistory, needle: str) -> int:
+    """How many history events carry `needle` in their payloads."""
+    return sum(needle.encode() in e.SerializeToString() for e in history.events)
+
+
+async def _storm_history(
+    ts_env: WorkflowEnvironment, sessionmaker: SessionMaker, svc: Any, settings: Settings,
+    n: int, *, staged: bool,
+) -> int:  # fmt: skip
+    (
+        """Send one alert, then `n - 1` more in batches of 10; return the history's bytes at rest.
+
+    Bytes of the events as Temporal stores them (protobuf), once the run rests on its timer.
+    """
+        ""
+    )
+    key = f"storm-{uuid.uuid4().hex[:6]}"
+    batches = [[_payload_alert(key, dedup_key=key)]]
+    batches += [
+        [_payload_alert(key, dedup_key=key) for _ in range(10)] for _ in range((n - 1) // 10)
+    ]
+    for batch in batches:
+        if staged:
+            batch = await incidents.stage_alerts(sessionmaker, batch)
+        await incidents.signal_alerts(
+            client=ts_env.client, settings=settings, service=svc, dedup_key=key, alerts=batch
+        )
+    handle = ts_env.client.get_workflow_handle(incidents.workflow_id_for(svc.routing_key, key))
+
+    async def counted() -> list[str] | None:
+        async with sessionmaker() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(Alert).where(col(Alert.dedup_key) == key)
+            )
+            row = await session.scalar(select(Incident).where(col(Incident.dedup_key) == key))
+        if count != n or row is None or row.alert_count != n:
+            return None
+        return await resting(handle)
+
+    await h.eventually(counted, timeout=30)
+    return sum(e.ByteSize() for e in (await handle.fetch_history()).events)
+
+
+async def test_a_stored_alert_is_carried_once_in_history(
+    ts_env: WorkflowEnvironment, worker: Worker, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(3600, a)]))
+    marker = uuid.uuid4().hex
+    # As ingestion hands it off: the row (payload included) first, then the signal.
+    (alert,) = await incidents.stage_alerts(sessionmaker, [_payload_alert(marker)])
+    assert alert.stored and alert.details == {}
+    wid = await incidents.signal_alerts(
+        client=ts_env.client, settings=settings, service=svc, dedup_key="cpu", alerts=[alert]
+    )
+    handle = ts_env.client.get_workflow_handle(wid)
+
+    async def attached() -> list[str] | None:
+        async with sessionmaker() as session:
+            row = await session.get(Alert, alert.id)
+            sent = await session.scalar(select(func.count()).select_from(Notification))
+        return await resting(handle) if row and row.incident_id and sent else None
+
+    types = await h.eventually(attached)
+    # Still the same round trips.
+    assert types.count("EVENT_TYPE_ACTIVITY_TASK_SCHEDULED") <= MAX_ACTIVITIES, types
+    assert types.count("EVENT_TYPE_WORKFLOW_TASK_COMPLETED") <= MAX_WORKFLOW_TASKS, types
+    history = await handle.fetch_history()
+    # The alert is in one event (its signal); its payload is in PostgreSQL only.
+    assert _count_in_history(history, f"src-{marker}") == 1
+    assert _count_in_history(history, marker) == 1  # the source, not the payload
+    async with sessionmaker() as session:
+        row = await session.get(Alert, alert.id)
+        incident = await session.scalar(select(Incident))
+    assert row is not None and incident is not None
+    assert row.incident_id == incident.id and row.details == {
+        "raw": _payload_alert(marker).details["raw"]
+    }
+
+
+async def test_history_bytes_per_incident_with_and_without_stored_alerts(
+    ts_env: WorkflowEnvironment, worker: Worker, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(3600, a)]))
+    sizes = {
+        (n, staged): await _storm_history(ts_env, sessionmaker, svc, settings, n, staged=staged)
+        for n in (1, 101)
+        for staged in (False, True)
+    }
+    print("history bytes (alerts, stored): " + ", ".join(f"{k}: {v}" for k, v in sizes.items()))
+    # Whole alerts are carried twice (signal, write); stored ones once, without the payload.
+    assert sizes[(101, True)] < sizes[(101, False)] / 2
+    assert sizes[(1, True)] < sizes[(1, False)]
+
+
+async def test_an_alert_staged_and_then_sent_whole_is_not_lost(
+    ts_env: WorkflowEnvironment, worker: Worker, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(3600, a)]))
+    alert = _payload_alert(uuid.uuid4().hex)
+    # The staging committed, but too late for the sender, which signalled the alert whole.
+    await incidents.stage_alerts(sessionmaker, [alert])
+    await incidents.signal_alerts(
+        client=ts_env.client, settings=settings, service=svc, dedup_key="cpu", alerts=[alert]
+    )
+
+    async def taken() -> Alert | None:
+        async with sessionmaker() as session:
+            row = await session.get(Alert, alert.id)
+        return row if row is not None and row.incident_id is not None else None
+
+    row = await h.eventually(taken)
+    assert row.details == alert.details
