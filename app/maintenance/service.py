@@ -70,18 +70,40 @@ async def _check_services(session: AsyncSession, ids: Sequence[UUID]) -> None:
         )
 
 
-async def in_maintenance(*, session: AsyncSession, service_id: UUID, at: datetime) -> bool:
-    """Whether a maintenance window covers the service at `at`: the engine's paging check."""
-    found = await session.scalar(
+async def active_window(*, session: AsyncSession, service_id: UUID, at: datetime) -> UUID | None:
+    """Return a maintenance window covering the service at `at` (the one ending last), if any."""
+    found: UUID | None = await session.scalar(
         select(col(MaintenanceWindow.id))
         .where(
             col(MaintenanceWindow.service_ids).contains([service_id]),
             col(MaintenanceWindow.starts_at) <= at,
             col(MaintenanceWindow.ends_at) > at,
         )
+        .order_by(col(MaintenanceWindow.ends_at).desc())
         .limit(1)
     )
-    return found is not None
+    return found
+
+
+async def in_maintenance(*, session: AsyncSession, service_id: UUID, at: datetime) -> bool:
+    """Whether a maintenance window covers the service at `at`."""
+    return await active_window(session=session, service_id=service_id, at=at) is not None
+
+
+async def alerts_in_active_windows(*, session: AsyncSession, service_id: UUID) -> dict[UUID, int]:
+    """Return, per window active now over the service, how many alerts it received (not paged)."""
+    rows = await session.execute(
+        text(
+            "SELECT w.id, count(a.id) FROM maintenance_windows w"
+            " LEFT JOIN incidents i ON i.service_id = :sid"
+            " LEFT JOIN alerts a ON a.incident_id = i.id AND a.action = 'trigger'"
+            "  AND a.received_at >= w.starts_at AND a.received_at < w.ends_at"
+            " WHERE :sid = ANY(w.service_ids) AND w.starts_at <= now() AND w.ends_at > now()"
+            " GROUP BY w.id"
+        ),
+        {"sid": service_id},
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def open_incident_workflows(
