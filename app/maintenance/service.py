@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio.client import Client
@@ -70,14 +70,20 @@ async def _check_services(session: AsyncSession, ids: Sequence[UUID]) -> None:
         )
 
 
-async def active_window(*, session: AsyncSession, service_id: UUID, at: datetime) -> UUID | None:
-    """Return a maintenance window covering the service at `at` (the one ending last), if any."""
+async def active_window(
+    *, session: AsyncSession, service_id: UUID, at: datetime, besides: UUID | None = None
+) -> UUID | None:
+    """Return a maintenance window covering the service at `at` (the one ending last), if any.
+
+    `besides`: a window not to count (the one whose end is being told).
+    """
     found: UUID | None = await session.scalar(
         select(col(MaintenanceWindow.id))
         .where(
             col(MaintenanceWindow.service_ids).contains([service_id]),
             col(MaintenanceWindow.starts_at) <= at,
             col(MaintenanceWindow.ends_at) > at,
+            col(MaintenanceWindow.id) != besides if besides is not None else true(),
         )
         .order_by(col(MaintenanceWindow.ends_at).desc())
         .limit(1)
@@ -169,8 +175,12 @@ async def create_window(
     settings: Settings,
     window_in: MaintenanceWindowCreate,
     actor: Actor,
+    window_id: UUID | None = None,
 ) -> MaintenanceWindow:
-    """Record a window and schedule its start and end on durable timers."""
+    """Record a window and schedule its start and end on durable timers.
+
+    `window_id`: the id to give it (a status page maintenance's window shares its id).
+    """
     now = utcnow()
     starts_at = window_in.starts_at or now
     _check_times(starts_at, window_in.ends_at, now)
@@ -183,6 +193,8 @@ async def create_window(
         reason=window_in.reason,
         created_by=None if actor.id is None else str(actor.id),
     )
+    if window_id is not None:
+        window.id = window_id
     session.add(window)
     await session.flush()
     await session.refresh(window)

@@ -17,7 +17,7 @@ from app.deps import (
     actor_of,
 )
 from app.models_common import Page
-from app.statuspages import announce, service, subscribers, timers
+from app.statuspages import announce, paging, service, subscribers, timers
 from app.statuspages import incidents as page_incidents
 from app.statuspages.models import (
     AnnouncementPublic,
@@ -279,6 +279,9 @@ async def create_maintenance(
     m = await page_incidents.create_maintenance(
         session=session, page_id=page_id, maintenance_in=maintenance_in, actor=actor_of(admin)
     )
+    await paging.hold_paging(
+        session=session, client=client, settings=settings, m=m, actor=actor_of(admin)
+    )
     await timers.start_maintenance(client=client, settings=settings, m=m)
     return await page_incidents.maintenance_public(session, m)
 
@@ -296,11 +299,19 @@ async def get_maintenance(
 
 @router.delete("/{page_id}/maintenances/{maintenance_id}", response_model=MaintenancePublic)
 async def cancel_maintenance(
-    session: SessionDep, client: TemporalDep, admin: AdminUser, page_id: UUID, maintenance_id: UUID
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    admin: AdminUser,
+    page_id: UUID,
+    maintenance_id: UUID,
 ) -> MaintenancePublic:
     """Cancel a maintenance: a scheduled one never starts, one in progress completes now."""
     m = await page_incidents.cancel_maintenance(
         session=session, page_id=page_id, maintenance_id=maintenance_id, actor=actor_of(admin)
+    )
+    await paging.release_paging(
+        session=session, client=client, settings=settings, m=m, actor=actor_of(admin)
     )
     await session.commit()  # the status first: a timer that fires meanwhile finds it moved
     if m.workflow_id:

@@ -15,7 +15,7 @@ from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
 from app.problems import Problem
 from app.statuspages import incidents as page_incidents
-from app.statuspages import partners, snapshot, subscribers, timers
+from app.statuspages import paging, partners, snapshot, subscribers, timers
 from app.statuspages import service as pages
 from app.statuspages.models import (
     ComponentIn,
@@ -257,6 +257,14 @@ async def cancel(
     m = await page_incidents.cancel_maintenance(
         session=session, page_id=page_id, maintenance_id=maintenance_id, actor=viewer.actor
     )
+    if m.suppress_paging:  # its window over the services ends too
+        await paging.release_paging(
+            session=session,
+            client=await request.app.state.temporal.get(),
+            settings=request.app.state.settings,
+            m=m,
+            actor=viewer.actor,
+        )
     await session.commit()
     if m.workflow_id:
         client = await request.app.state.temporal.get()
