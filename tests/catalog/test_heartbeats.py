@@ -220,3 +220,50 @@ async def test_monitor_continues_as_new_after_many_pings_and_keeps_its_state(
     latest = ts_env.client.get_workflow_handle(handle.id)
     assert await latest.query("overdue_now") is False
     assert (await latest.describe()).status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_heartbeat_pages_create_show_the_url_once_edit_and_delete(
+    hb_app: FastAPI, web: httpx.AsyncClient, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    from tests.web.conftest import browser_for
+
+    pager = (await h.users(sessionmaker, 1))[0]
+    svc = await h.service(
+        sessionmaker, await h.policy(sessionmaker, settings, [h.level(300, pager)])
+    )
+    base = f"/services/{svc.id}/heartbeats"
+    admin = await browser_for(hb_app, sessionmaker, role=Role.admin)
+    assert f'href="/services/{svc.id}/heartbeats"' in (await admin.get(f"/services/{svc.id}")).text
+    assert "No heartbeat monitors yet." in (await admin.get(base)).text
+    too_often = await admin.post(base, {"name": "cron", "interval": "5", "grace": "0"})
+    assert too_often.status_code == 422
+    created = await admin.post(base, {"name": "nightly backup", "interval": "600", "grace": "60"})
+    assert created.status_code == 201, created.text
+    ping_url = created.text.split('id="new-url" readonly value="')[1].split('"')[0]
+    assert ping_url.startswith(f"{settings.base_url}/heartbeat/")
+    key = ping_url.rsplit("/", 1)[1]
+    listed = (await admin.get(base)).text
+    assert key not in listed and "nightly backup" in listed
+    assert "waiting for the first ping" in listed and f"{key[:8]}" in listed
+
+    assert (await web.post(f"/heartbeat/{key}")).status_code == 200
+    listed = (await admin.get(base)).text
+    assert ">ok</span>" in listed and "never" not in listed
+
+    responder = await browser_for(hb_app, sessionmaker)
+    seen = (await responder.get(base)).text
+    assert "nightly backup" in seen and key[:8] not in seen and "Add a monitor" not in seen
+    assert (await responder.post(base, {"name": "x", "interval": "60"})).status_code == 403
+
+    async with sessionmaker() as session:
+        from app.heartbeats import service as heartbeats
+
+        (hb,) = await heartbeats.list_heartbeats(session=session, service_id=svc.id)
+    form = {"name": "backup", "interval": "900", "grace": "0"}
+    edited = await admin.post(f"{base}/{hb.id}", form)
+    assert edited.status_code == 303
+    listed = (await admin.get(base)).text
+    assert "900 s" in listed and ">backup<" in listed
+    deleted = await admin.post(f"{base}/{hb.id}/delete", {})
+    assert deleted.status_code == 303
+    assert "No heartbeat monitors yet." in (await admin.get(base)).text
