@@ -15,9 +15,11 @@ from app.db import SessionMaker
 from app.errors import NotFound
 from app.escalation import service as escalation
 from app.incidents import projection
+from app.maintenance import service as maintenance
 from app.notify import delivery as notify
 from app.oncall import targets as escalation_targets
 from app.slack import service as slack
+from workflows.incident_rules import NOT_PAGED
 from workflows.incident_types import (
     Actor,
     LoadPolicy,
@@ -62,6 +64,18 @@ def _missing(exc: NotFound) -> ApplicationError:
     return ApplicationError(exc.detail, type="NotFound", non_retryable=True)
 
 
+def _held_event(inp: OpenIncident, window_id: UUID) -> TimelineEventIn:
+    """The timeline's note that the opening paged nobody: the service was in maintenance."""
+    return TimelineEventIn(
+        id=f"{inp.page_key}:maintenance",
+        at=inp.opened_at,
+        position=inp.page_position,
+        type="maintenance",
+        actor=Actor(),
+        detail={"window_id": str(window_id), "active": True, "maintenance": NOT_PAGED},
+    )
+
+
 class IncidentActivities:
     """Activities bound to the database; the workflow calls them by name."""
 
@@ -97,7 +111,15 @@ class IncidentActivities:
                 position=inp.page_position,
                 at=inp.opened_at,
             )
-            paged, paged_events = await self._page(session, level_one)
+            # A service in maintenance records the incident but pages nobody (its window's
+            # end pages it from level 1, workflows/incident_rules.maintenance).
+            window = await maintenance.active_window(
+                session=session, service_id=service.id, at=inp.opened_at
+            )
+            if window is None:
+                paged, paged_events = await self._page(session, level_one)
+            else:
+                paged, paged_events = PagedLevel(users=[]), [_held_event(inp, window)]
             number = await projection.open_incident(
                 session=session,
                 incident_id=inp.incident_id,
@@ -125,6 +147,7 @@ class IncidentActivities:
             auto_resolve_seconds=service.auto_resolve_timeout_seconds,
             chat=slack.configured(self.settings),
             paged=paged,
+            maintenance_window_id=None if window is None else str(window),
         )
 
     @activity.defn(name="record_incident")

@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         SnoozeIn,
         SyncChat,
     )
+    from workflows.maintenance_window_types import INCIDENT_SIGNAL as MAINTENANCE_SIGNAL
+    from workflows.maintenance_window_types import MaintenanceChange
     from workflows.runbook_types import WORKFLOW_NAME as RUNBOOK_RUN
     from workflows.runbook_types import StartRunbookIn, run_details, run_summary, workflow_id
     from workflows.search_attributes import (
@@ -586,3 +588,10 @@ class IncidentWorkflow:
 
     def _chat_idle(self) -> bool:
         return self._chat_task is None
+
+    # --- maintenance windows (workflows/maintenance_window.py sends this) -------------------
+
+    @workflow.signal(name=MAINTENANCE_SIGNAL)
+    def maintenance(self, change: MaintenanceChange) -> None:
+        """The service entered or left maintenance: stop paging, or page again from level 1."""
+        self._apply(rules.maintenance(self.s, change.window_id, change.active, workflow.now()))

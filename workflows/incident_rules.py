@@ -158,6 +158,8 @@ def take_alerts(s: IncidentState, now: datetime) -> Outcome:
             summary=triggers[-1].summary,
             alert_ids=[a.id for a in triggers[:10]],
         )
+        if s.in_maintenance:
+            s.outbox[-1].detail["maintenance"] = NOT_PAGED
     for a in batch:
         if a.action == "acknowledge" and s.status == "triggered":
             out = acknowledge(s, a.actor, now)
@@ -206,6 +208,8 @@ def opened(s: IncidentState, result: OpenedIncident, page: Page, now: datetime) 
         s.auto_resolve_deadline = now + timedelta(seconds=result.auto_resolve_seconds)
     s.opened = True
     s.pending_page = False
+    if result.maintenance_window_id is not None or s.early_maintenance is not None:
+        return _opened_in_maintenance(s, result, page, now)
     out = level_paged(s, page, result.paged, now)
     s = out.state
     if result.paged.users:
@@ -238,6 +242,8 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
     """Start the paged users' notification chains and the level's deadline."""
     if s.status != "triggered" or s.pending_page or s.level_index + 1 != page.level:
         return Outcome(s)  # acknowledged, resolved or re-routed while the targets resolved
+    if page.position < s.maintenance_from_seq:
+        return Outcome(s)  # begun before a maintenance window started: nobody is notified
     s = _copy(s)
     assert s.policy is not None
     if not paged.users:
@@ -274,6 +280,8 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
         commands.append(Announce(announce))
     # A level lasts its delay from when it fired, not from when its pages went out.
     s.level_deadline = page.at + timedelta(seconds=s.policy.levels[s.level_index].delay_seconds)
+    if s.in_maintenance:
+        s.level_deadline = None  # a person's page during maintenance: no escalation follows
     s.changes += 1
     return Outcome(s, commands)
 
@@ -324,9 +332,9 @@ def on_deadlines(s: IncidentState, now: datetime) -> Outcome:
     if s.auto_resolve_deadline and now >= s.auto_resolve_deadline:
         return resolve(s, Actor(), "auto-resolved after the service's auto-resolve timeout", now)
     if s.snoozed_until and now >= s.snoozed_until:
-        return retrigger(s, Actor(), "snooze ended", now)
+        return _held(retrigger(s, Actor(), "snooze ended", now), now)
     if s.status == "acknowledged" and s.ack_deadline and now >= s.ack_deadline:
-        return retrigger(s, Actor(), "acknowledgement timed out", now)
+        return _held(retrigger(s, Actor(), "acknowledgement timed out", now), now)
     if s.status == "triggered" and s.level_deadline and now >= s.level_deadline:
         s = _copy(s)
         commands = _stop_chains(s)
@@ -443,6 +451,94 @@ def reassign_policy(
     _record(s, "reassigned", actor, now, escalation_policy_id=policy.id, policy=policy.name)
     _retrigger(s, actor, "reassigned", now)
     return Outcome(s, commands)
+
+
+# --- maintenance windows ----------------------------------------------------------------------
+# While the service is in a maintenance window, alerts are recorded but nothing pages by itself:
+# no level timer runs, and a snooze's end or an acknowledgement timeout does not page. A
+# person's escalate or reassign still pages (they asked for it), without a timer after it.
+# When the window ends, an incident that is still triggered pages again from level 1.
+
+NOT_PAGED = "alert received during maintenance, not paged"
+PAGING_STOPPED = "maintenance started, paging stopped"
+MAINTENANCE_STARTED = "maintenance started"
+FROM_LEVEL_ONE = "maintenance ended, paging from level 1"
+MAINTENANCE_ENDED = "maintenance ended"
+
+
+def maintenance(s: IncidentState, window_id: str, active: bool, now: datetime) -> Outcome:
+    """A window over the service started (`active`) or the service left maintenance."""
+    if s.status == "resolved" or (s.opened and active == s.in_maintenance):
+        return Outcome(s)  # nothing changes (another window while in one, a repeated signal)
+    s = _copy(s)
+    s.maintenance_window_id = window_id
+    if not s.opened:
+        # The opening activity may have read the window before this: `opened` applies it.
+        s.early_maintenance = active
+        return Outcome(s)
+    s.in_maintenance = active
+    if active:
+        paging = s.status == "triggered"
+        stop = _stop_chains(s)
+        s.level_deadline = None
+        s.pending_page = False
+        text = PAGING_STOPPED if paging else MAINTENANCE_STARTED
+        _record(s, "maintenance", Actor(), now, window_id=window_id, active=True, maintenance=text)
+        s.maintenance_from_seq = s.seq  # pages begun before now are dropped when they return
+        return Outcome(s, stop)
+    commands: list[Command] = []
+    firing = s.status == "triggered"
+    if firing:
+        # Its alerts still fire: page as if it had just opened (a person's page in the window
+        # gives way to level 1).
+        commands = _stop_chains(s)
+        s.level_index, s.cycle = 0, 0
+        s.override_targets = None
+        s.escalation_exhausted = False
+        s.level_deadline = None
+        s.pending_page = True
+    text = FROM_LEVEL_ONE if firing else MAINTENANCE_ENDED
+    _record(s, "maintenance", Actor(), now, window_id=window_id, active=False, maintenance=text)
+    return Outcome(s, commands)
+
+
+def _opened_in_maintenance(
+    s: IncidentState, result: OpenedIncident, page: Page, now: datetime
+) -> Outcome:
+    """Open an incident whose service is in maintenance, or whose window changed meanwhile.
+
+    `s` is the working copy `opened` made. The activity found a window (nobody was paged), or
+    a signal came while it ran (it is newer than the activity's answer, and wins).
+    """
+    told, s.early_maintenance = s.early_maintenance, None
+    told_window = s.maintenance_window_id or ""
+    held = result.maintenance_window_id is not None
+    if held:
+        s.in_maintenance = True
+        s.maintenance_window_id = result.maintenance_window_id
+        s.maintenance_from_seq = s.seq
+        s.projected = projection_fields(s)  # the activity wrote the row so, with no assignee
+        out = Outcome(s)
+    else:
+        out = level_paged(s, page, result.paged, now)
+        if result.paged.users:
+            out.state.projected = projection_fields(out.state)
+    if told is None or told == held:
+        return out
+    later = maintenance(out.state, told_window, told, now)
+    return Outcome(later.state, [*out.commands, *later.commands])
+
+
+def _held(out: Outcome, now: datetime) -> Outcome:
+    """Keep a retriggered incident quiet while its service is in maintenance."""
+    s = out.state
+    if not (s.in_maintenance and s.pending_page):
+        return out
+    s = _copy(s)
+    s.pending_page = False
+    text = "triggered again during maintenance, not paged"
+    _record(s, "maintenance", Actor(), now, window_id=s.maintenance_window_id, maintenance=text)
+    return Outcome(s, out.commands)
 
 
 # --- what is allowed (Update validators: a rejection writes nothing to history) ---------------
@@ -623,6 +719,8 @@ def details_markdown(s: IncidentState) -> str:
         )
     if s.level_deadline and s.status == "triggered":
         lines.append(f"- next escalation: {s.level_deadline:%Y-%m-%d %H:%M:%S} UTC")
+    if s.in_maintenance:
+        lines.append("- in maintenance: alerts are recorded, nobody is paged")
     if s.assigned_to:
         lines.append(f"- paged users: {len(s.assigned_to)}")
     return "\n".join(lines)

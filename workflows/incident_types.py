@@ -151,6 +151,13 @@ class IncidentState(BaseModel):
     changes: int = 0  # counts recorded changes; flushed_changes trails it
     flushed_changes: int = 0
     projected: dict[str, Any] | None = None  # the incident row's fields as last written
+    # Maintenance (workflows/incident_rules.maintenance): while in a window nothing pages by
+    # itself; pages begun before the window's start (position below `maintenance_from_seq`)
+    # start no chain. `early_maintenance` keeps a signal that came before the row existed.
+    in_maintenance: bool = False
+    maintenance_window_id: str | None = None
+    maintenance_from_seq: int = 0
+    early_maintenance: bool | None = None
 
 
 class IncidentInput(BaseModel):
@@ -267,6 +274,8 @@ class OpenedIncident(BaseModel):
     auto_resolve_seconds: float | None = None
     chat: bool = False  # Slack is configured: keep the incident's messages in sync
     paged: PagedLevel  # level 1, paged by the same activity (its assignees are in the row)
+    # The service was in this maintenance window at the opening: nobody was paged.
+    maintenance_window_id: str | None = None
 
 
 class Projection(BaseModel):

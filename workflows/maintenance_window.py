@@ -67,6 +67,11 @@ class MaintenanceWindowWorkflow:
         if self.times is None:
             self.times = inp.times
         await self._until("starts_at")
+        assert self.times is not None
+        if self.times.ends_at <= self.times.starts_at:
+            # Cancelled before it started ("End now" makes both now): nothing to tell or undo.
+            self.phase = "ended"
+            return "cancelled"
         self.phase = "active"
         await self._edge(inp.window_id, started=True)
         await self._until("ends_at")

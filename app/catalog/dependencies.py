@@ -260,3 +260,36 @@ async def upstream_with_open_incidents(
         GraphNode(id=i, name=services[i].name, status=services[i].status, open_incidents=counts[i])
         for i in ordered
     ]
+
+
+async def with_open_incidents_upstream(
+    session: AsyncSession, roots: Iterable[UUID], depth: int = MAX_DEPTH
+) -> set[UUID]:
+    """Return those of `roots` with an open (triggered or acknowledged) incident upstream.
+
+    One recursive walk from all roots at once (a status page asks for all its services).
+    """
+    ids = list(set(roots))
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        text(
+            """
+            WITH RECURSIVE walk(root, id, depth) AS (
+                SELECT service_id, depends_on_id, 1
+                FROM service_dependencies WHERE service_id = ANY(:roots)
+                UNION
+                SELECT walk.root, d.depends_on_id, walk.depth + 1
+                FROM service_dependencies d JOIN walk ON d.service_id = walk.id
+                WHERE walk.depth < :depth
+            )
+            SELECT DISTINCT walk.root FROM walk
+            WHERE EXISTS (
+                SELECT 1 FROM incidents i
+                WHERE i.service_id = walk.id AND i.status IN ('triggered', 'acknowledged')
+            )
+            """
+        ),
+        {"roots": ids, "depth": depth},
+    )
+    return set(rows.all())

@@ -5,13 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, TemporalDep, actor_of
 from app.errors import RateLimited
 from app.heartbeats import service
 from app.heartbeats.models import HeartbeatCreate, HeartbeatPublic, HeartbeatUpdate
-from app.ingest.ratelimit import LocalLimiter, Rate
+from app.ingest.ratelimit import Rate, RateLimiter
 from app.models_common import Page
 
 router = APIRouter(prefix="/api/v1/services/{service_id}/heartbeats", tags=["catalog"])
@@ -21,7 +21,7 @@ log = structlog.get_logger("pagefree.heartbeats")
 # A cron job pings once a minute or so: a few a second per key is plenty, and a loop that
 # hammers its URL cannot take the API.
 PING_RATE = Rate(per_second=2, burst=10)
-_limiter = LocalLimiter()
+LIMIT_PREFIX = "pagefree:hb-rl:"
 # Ping keys are token_urlsafe(24): 32 characters.
 Key = Path(min_length=32, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
@@ -100,12 +100,27 @@ async def delete_heartbeat(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+def limiter(request: Request) -> RateLimiter:
+    """The ping limiter of this app: shared by the API processes through Redis when
+    REDIS_URL is set, else per process (and per process again while Redis is down)."""
+    found: RateLimiter | None = getattr(request.app.state, "heartbeat_limiter", None)
+    if found is None:
+        found = RateLimiter(request.app.state.settings.redis_url, prefix=LIMIT_PREFIX)
+        request.app.state.heartbeat_limiter = found
+    return found
+
+
 @ping_router.api_route("/heartbeat/{key}", methods=["GET", "POST"])
 async def ping(
-    session: SessionDep, settings: SettingsDep, client: TemporalDep, key: str = Key
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    key: str = Key,
 ) -> dict[str, str]:
     """Record a ping (cron jobs: `curl -fsS -X POST URL`); no auth header, the key is secret."""
-    wait = _limiter.hit(service.hash_key(key), PING_RATE)
+    # Counted by the key's hash: neither Redis nor its logs ever hold a ping key.
+    wait = await limiter(request).hit("ping", service.hash_key(key), PING_RATE)
     if wait:
         raise RateLimited("too many pings for this heartbeat", retry_after=int(wait) + 1)
     hb = await service.record_ping(session=session, client=client, settings=settings, key=key)

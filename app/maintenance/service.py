@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio.client import Client
@@ -70,18 +70,46 @@ async def _check_services(session: AsyncSession, ids: Sequence[UUID]) -> None:
         )
 
 
-async def in_maintenance(*, session: AsyncSession, service_id: UUID, at: datetime) -> bool:
-    """Whether a maintenance window covers the service at `at`: the engine's paging check."""
-    found = await session.scalar(
+async def active_window(
+    *, session: AsyncSession, service_id: UUID, at: datetime, besides: UUID | None = None
+) -> UUID | None:
+    """Return a maintenance window covering the service at `at` (the one ending last), if any.
+
+    `besides`: a window not to count (the one whose end is being told).
+    """
+    found: UUID | None = await session.scalar(
         select(col(MaintenanceWindow.id))
         .where(
             col(MaintenanceWindow.service_ids).contains([service_id]),
             col(MaintenanceWindow.starts_at) <= at,
             col(MaintenanceWindow.ends_at) > at,
+            col(MaintenanceWindow.id) != besides if besides is not None else true(),
         )
+        .order_by(col(MaintenanceWindow.ends_at).desc())
         .limit(1)
     )
-    return found is not None
+    return found
+
+
+async def in_maintenance(*, session: AsyncSession, service_id: UUID, at: datetime) -> bool:
+    """Whether a maintenance window covers the service at `at`."""
+    return await active_window(session=session, service_id=service_id, at=at) is not None
+
+
+async def alerts_in_active_windows(*, session: AsyncSession, service_id: UUID) -> dict[UUID, int]:
+    """Return, per window active now over the service, how many alerts it received (not paged)."""
+    rows = await session.execute(
+        text(
+            "SELECT w.id, count(a.id) FROM maintenance_windows w"
+            " LEFT JOIN incidents i ON i.service_id = :sid"
+            " LEFT JOIN alerts a ON a.incident_id = i.id AND a.action = 'trigger'"
+            "  AND a.received_at >= w.starts_at AND a.received_at < w.ends_at"
+            " WHERE :sid = ANY(w.service_ids) AND w.starts_at <= now() AND w.ends_at > now()"
+            " GROUP BY w.id"
+        ),
+        {"sid": service_id},
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def open_incident_workflows(
@@ -147,8 +175,12 @@ async def create_window(
     settings: Settings,
     window_in: MaintenanceWindowCreate,
     actor: Actor,
+    window_id: UUID | None = None,
 ) -> MaintenanceWindow:
-    """Record a window and schedule its start and end on durable timers."""
+    """Record a window and schedule its start and end on durable timers.
+
+    `window_id`: the id to give it (a status page maintenance's window shares its id).
+    """
     now = utcnow()
     starts_at = window_in.starts_at or now
     _check_times(starts_at, window_in.ends_at, now)
@@ -161,6 +193,8 @@ async def create_window(
         reason=window_in.reason,
         created_by=None if actor.id is None else str(actor.id),
     )
+    if window_id is not None:
+        window.id = window_id
     session.add(window)
     await session.flush()
     await session.refresh(window)

@@ -49,6 +49,8 @@ class IncidentCard:
     assigned: list[Person] = field(default_factory=list)
     acknowledged_by: Person | None = None
     resolved_by: Person | None = None
+    # Upstream services with open incidents, nearest first: (name, open incidents, link).
+    probable_causes: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def escape(text: str) -> str:
@@ -85,6 +87,8 @@ def incident_blocks(card: IncidentCard) -> list[dict[str, Any]]:
             ],
         },
     ]
+    if card.probable_causes and card.status != "resolved":
+        blocks.append(_probable_causes(card))
     who = []
     if card.acknowledged_by and card.status != "triggered":
         who.append(f"Acknowledged by {card.acknowledged_by.mention()}")
@@ -95,6 +99,14 @@ def incident_blocks(card: IncidentCard) -> list[dict[str, Any]]:
     if card.status != "resolved":
         blocks.append(_actions(card))
     return blocks
+
+
+def _probable_causes(card: IncidentCard) -> dict[str, Any]:
+    """The incident page's "Probably caused by …" line, as a context block."""
+    causes = ", ".join(
+        f"<{url}|{escape(name)}> ({count} open)" for name, count, url in card.probable_causes[:10]
+    )
+    return {"type": "context", "elements": [_mrkdwn(f":link: Probably caused by {causes}")]}
 
 
 def _actions(card: IncidentCard) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import Actor
+from app.catalog import dependencies
 from app.catalog.models import Service
 from app.config import Settings
 from app.identity import service as identity
@@ -176,7 +177,18 @@ async def card(*, session: AsyncSession, settings: Settings, incident: Incident)
         assigned=[people[str(u)] for u in incident.assigned_to if str(u) in people],
         acknowledged_by=person(incident.acknowledged_by),
         resolved_by=person(incident.resolved_by),
+        probable_causes=await _probable_causes(session, settings, incident),
     )
+
+
+async def _probable_causes(
+    session: AsyncSession, settings: Settings, incident: Incident
+) -> list[tuple[str, int, str]]:
+    """Upstream services with open incidents (the incident page's query), for the card."""
+    if incident.status == "resolved":
+        return []
+    found = await dependencies.upstream_with_open_incidents(session, incident.service_id)
+    return [(n.name, n.open_incidents, f"{settings.base_url}/?service_id={n.id}") for n in found]
 
 
 def _is_uuid(value: str) -> bool:

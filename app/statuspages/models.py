@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints, model_validator
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Text, false
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
@@ -81,6 +81,10 @@ class StatusPage(SQLModel, table=True):
     auto_publish_severity: str | None = Field(default=None, sa_column=Column(String(16)))
     auto_publish_mode: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
     time_zone: str = Field(default="Etc/UTC", max_length=64)
+    # Components are degraded by open incidents upstream of their services too.
+    dependency_impact: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = timestamp_field()
 
@@ -200,6 +204,7 @@ class StatusPageCreate(BaseModel):
     auto_publish_mode: AutoPublishMode = AutoPublishMode.draft
     time_zone: str = Field(default="Etc/UTC", max_length=64)
     components: list[ComponentIn] = Field(default_factory=list, max_length=200)
+    dependency_impact: bool = False
 
 
 class StatusPageUpdate(BaseModel):
@@ -209,6 +214,8 @@ class StatusPageUpdate(BaseModel):
     auto_publish_severity: Severity | None = None
     auto_publish_mode: AutoPublishMode | None = None
     time_zone: str | None = Field(default=None, max_length=64)
+    # Omitted: unchanged (only fields that were sent are applied); null is refused.
+    dependency_impact: bool = False
 
 
 class StatusPagePublic(BaseModel):
@@ -223,6 +230,7 @@ class StatusPagePublic(BaseModel):
     components: list[ComponentPublic]
     created_at: datetime | None
     updated_at: datetime | None
+    dependency_impact: bool = False
 
 
 class PageIncidentCreate(BaseModel):

@@ -22,7 +22,7 @@ from app.deps import (
 )
 from app.identity.models import User
 from app.models_common import Page
-from app.statuspages import announce, service, subscribers, timers
+from app.statuspages import announce, paging, service, subscribers, timers
 from app.statuspages import incidents as page_incidents
 from app.statuspages.models import (
     AnnouncementPublic,
@@ -279,6 +279,9 @@ async def create_maintenance(
     m = await page_incidents.create_maintenance(
         session=on.session, page_id=on.page_id, maintenance_in=maintenance_in, actor=on.actor
     )
+    await paging.hold_paging(
+        session=on.session, client=client, settings=settings, m=m, actor=on.actor
+    )
     await timers.start_maintenance(client=client, settings=settings, m=m)
     return await page_incidents.maintenance_public(on.session, m)
 
@@ -294,11 +297,14 @@ async def get_maintenance(on: ReaderPage, maintenance_id: UUID) -> MaintenancePu
 
 @router.delete("/{page_id}/maintenances/{maintenance_id}", response_model=MaintenancePublic)
 async def cancel_maintenance(
-    client: TemporalDep, on: AdminPage, maintenance_id: UUID
+    settings: SettingsDep, client: TemporalDep, on: AdminPage, maintenance_id: UUID
 ) -> MaintenancePublic:
     """Cancel a maintenance: a scheduled one never starts, one in progress completes now."""
     m = await page_incidents.cancel_maintenance(
         session=on.session, page_id=on.page_id, maintenance_id=maintenance_id, actor=on.actor
+    )
+    await paging.release_paging(
+        session=on.session, client=client, settings=settings, m=m, actor=on.actor
     )
     await on.session.commit()  # the status first: a timer that fires meanwhile finds it moved
     if m.workflow_id:

@@ -131,3 +131,13 @@ def impact_of(statuses: Iterable[ComponentStatus]) -> Impact:
 def severity_at_least(severity: str, threshold: str) -> bool:
     """Return whether an internal incident of `severity` reaches `threshold`."""
     return SEVERITY_RANK.get(severity, -1) >= SEVERITY_RANK[threshold]
+
+
+def with_dependency_impact(status: ComponentStatus, upstream_open: bool) -> ComponentStatus:
+    """An operational component whose services' dependencies have open incidents is degraded.
+
+    Its own incidents, a maintenance in progress and a pin all say more, and win.
+    """
+    if upstream_open and status is ComponentStatus.operational:
+        return ComponentStatus.degraded_performance
+    return status

@@ -75,6 +75,7 @@ async def page_public(session: AsyncSession, page: StatusPage, base_url: str) ->
         components=[component_public(c, statuses[c.id]) for c in components],
         created_at=page.created_at,
         updated_at=page.updated_at,
+        dependency_impact=page.dependency_impact,
     )
 
 
@@ -162,6 +163,7 @@ async def create_page(
         auto_publish_severity=page_in.auto_publish_severity,
         auto_publish_mode=page_in.auto_publish_mode.value,
         time_zone=page_in.time_zone,
+        dependency_impact=page_in.dependency_impact,
         updated_at=utcnow(),
     )
     session.add(page)

@@ -42,6 +42,15 @@ class Snapshot:
     incidents: list[PageIncident]  # published, newest first
     maintenances: list[PageIncident]  # not cancelled, latest start first
     updates: dict[UUID, list[PageIncidentUpdate]] = field(default_factory=dict)
+    # Components degraded by open incidents upstream of their services (the page asked).
+    by_dependency: set[UUID] = field(default_factory=set)
+
+    def degraded_by_dependency(self, component_id: str) -> bool:
+        """Whether the page says "(dependency)" beside this component's status."""
+        return any(
+            str(c) == component_id and self.statuses[c] is ComponentStatus.degraded_performance
+            for c in self.by_dependency
+        )
 
     @property
     def unresolved(self) -> list[PageIncident]:
@@ -114,4 +123,9 @@ async def load(
         incidents=incidents,
         maintenances=maintenances,
         updates=updates,
+        by_dependency=(
+            await computed.degraded_by_dependencies(session, components)
+            if page.dependency_impact
+            else set()
+        ),
     )

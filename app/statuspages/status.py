@@ -11,8 +11,15 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.catalog import dependencies
 from app.statuspages import rules
-from app.statuspages.models import ComponentStatus, MaintenanceStatus, PageIncident, StatusComponent
+from app.statuspages.models import (
+    ComponentStatus,
+    MaintenanceStatus,
+    PageIncident,
+    StatusComponent,
+    StatusPage,
+)
 
 
 async def open_severities(session: AsyncSession, service_ids: set[UUID]) -> dict[UUID, list[str]]:
@@ -52,7 +59,8 @@ async def compute(
     """Return component id → its status now (two queries, whatever the number of components)."""
     severities = await open_severities(session, {s for c in components for s in c.service_ids})
     maintained = await maintained_components(session, {c.page_id for c in components})
-    return {
+    upstream = await degraded_by_dependencies(session, components)
+    statuses = {
         c.id: rules.component_status(
             open_severities=[sev for s in c.service_ids for sev in severities.get(s, [])],
             in_maintenance=c.id in maintained,
@@ -62,3 +70,30 @@ async def compute(
         )
         for c in components
     }
+    return {c: rules.with_dependency_impact(st, c in upstream) for c, st in statuses.items()}
+
+
+async def degraded_by_dependencies(
+    session: AsyncSession, components: Sequence[StatusComponent]
+) -> set[UUID]:
+    """Return the components whose page asks for dependency impact and whose services have an
+    open incident upstream (one query for the pages, one walk of the graph)."""
+    pages = {c.page_id for c in components}
+    if not pages:
+        return set()
+    asking = set(
+        (
+            await session.scalars(
+                select(col(StatusPage.id)).where(
+                    col(StatusPage.id).in_(pages), col(StatusPage.dependency_impact).is_(True)
+                )
+            )
+        ).all()
+    )
+    watched = [c for c in components if c.page_id in asking]
+    if not watched:
+        return set()
+    hit = await dependencies.with_open_incidents_upstream(
+        session, {s for c in watched for s in c.service_ids}
+    )
+    return {c.id for c in watched if hit.intersection(c.service_ids)}

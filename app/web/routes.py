@@ -14,6 +14,7 @@ from app.web import (
     catalog_pages,
     config_pages,
     dashboard,
+    heartbeat_pages,
     incident_pages,
     lifecycle_pages,
     login,
@@ -41,6 +42,7 @@ ROUTERS = [
     oncall.router,
     service_pages.router,
     catalog_pages.router,
+    heartbeat_pages.router,
     postmortem_pages.router,
     postmortem_template_pages.router,
     people_pages.router,  # before config_pages' /users/{id}: /users/invite

@@ -104,6 +104,7 @@ async def _service_page(
             )
         ],
         presets=[15, 30, 60, 120, 240],
+        held_alerts=await maintenance.alerts_in_active_windows(session=session, service_id=svc.id),
         integrations=[_shown_to(viewer, ingest.public(i, settings)) for i in rows],
         types=[t.value for t in IntegrationType],
         names=await lookups(session),

@@ -20,7 +20,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError
 from app.problems import Problem
 from app.statuspages import incidents as page_incidents
-from app.statuspages import partners, snapshot, subscribers, timers
+from app.statuspages import paging, partners, snapshot, subscribers, timers
 from app.statuspages import service as pages
 from app.statuspages.models import (
     ComponentIn,
@@ -321,6 +321,14 @@ async def cancel(request: Request, on: AdminForm, maintenance_id: UUID) -> Respo
     m = await page_incidents.cancel_maintenance(
         session=on.session, page_id=on.page_id, maintenance_id=maintenance_id, actor=on.viewer.actor
     )
+    if m.suppress_paging:  # its window over the services ends too
+        await paging.release_paging(
+            session=on.session,
+            client=await request.app.state.temporal.get(),
+            settings=request.app.state.settings,
+            m=m,
+            actor=on.viewer.actor,
+        )
     await on.session.commit()
     if m.workflow_id:
         client = await request.app.state.temporal.get()

@@ -24,6 +24,7 @@ from tests import incident_helpers as h
 from tests.catalog.test_dependencies import make_services, open_incident
 from tests.factories import assert_problem, login
 from tests.web.conftest import browser_for
+from workflows import incident_rules as rules
 from workflows.maintenance_window_types import INCIDENT_SIGNAL, MaintenanceChange
 
 URL = "/api/v1/maintenance-windows"
@@ -202,3 +203,28 @@ async def test_service_page_starts_a_preset_window_and_ends_it(
     assert (
         await observer.post(f"/services/{svc}/maintenance", {"minutes": "15"})
     ).status_code == 403
+
+
+async def test_alerts_during_maintenance_show_on_the_service_and_incident_pages(
+    mw_app: FastAPI, sessionmaker: SessionMaker, settings: Settings, ts_env: WorkflowEnvironment
+) -> None:
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(60, a)]))
+    me = await browser_for(mw_app, sessionmaker)
+    started = await me.post(f"/services/{svc.id}/maintenance", {"minutes": "60", "reason": "x"})
+    assert started.status_code == 303
+    handle = await h.send_alert(ts_env.client, settings, svc, h.alert())
+    await h.send_alert(ts_env.client, settings, svc, h.alert("again"))
+
+    async def recorded() -> str | None:
+        v = await h.view(handle)
+        notes = [e.detail.get("maintenance") for e in await h.timeline(sessionmaker, v.incident_id)]
+        return v.incident_id if notes.count(rules.NOT_PAGED) == 2 else None
+
+    incident_id = await h.eventually(recorded)
+    service_page = (await me.get(f"/services/{svc.id}")).text
+    assert "2 alert(s) received during maintenance, not paged" in service_page
+    assert "alerts still page" not in service_page
+    incident_page = (await me.get(f"/incidents/{incident_id}")).text
+    assert incident_page.count(rules.NOT_PAGED) == 2
+    assert await h.paged_users(sessionmaker, incident_id) == []
