@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.automation_types import AutomationsAtOpen, RunningPlay
+
 Severity = Literal["critical", "error", "warning", "info"]
 Urgency = Literal["high", "low"]
 Status = Literal["triggered", "acknowledged", "resolved"]
@@ -141,6 +143,9 @@ class IncidentState(BaseModel):
     changes: int = 0  # counts recorded changes; flushed_changes trails it
     flushed_changes: int = 0
     projected: dict[str, Any] | None = None  # the incident row's fields as last written
+    # --- automations (docs/automation.md): None when none was enabled at open ------------------
+    automations: AutomationsAtOpen | None = None
+    automation_plays: list[RunningPlay] = Field(default_factory=list)  # started, told of changes
 
 
 class IncidentInput(BaseModel):
@@ -204,6 +209,10 @@ class NoteIn(ActionIn):
     body: str
 
 
+class SeverityIn(ActionIn):
+    severity: Severity
+
+
 # --- Activity inputs and outputs --------------------------------------------------------------
 
 
@@ -255,6 +264,7 @@ class OpenedIncident(BaseModel):
     auto_resolve_seconds: float | None = None
     chat: bool = False  # Slack is configured: keep the incident's messages in sync
     paged: PagedLevel  # level 1, paged by the same activity (its assignees are in the row)
+    automations: AutomationsAtOpen | None = None  # enabled automations' triggers, if any
 
 
 class Projection(BaseModel):
