@@ -152,7 +152,7 @@ def linear(recorded: Recorded) -> Starlette:
 # --- OAuth2 token endpoint (RFC 6749 §4.4) and a webhook receiver ---------------------------
 
 OAUTH_CLIENT_ID = "pagefree client"  # a space: the Basic pair is form-encoded (§2.3.1)
-OAUTH_CLIENT_SECRET = "oauth-client-secret-0123456789&="
+OAUTH_CLIENT_SECRET = "oauth-client-secret+0123456789%2F&="  # "+" and "%": form-encoded
 BASIC_USER = "hook-user"
 BASIC_PASSWORD = "basic-password-0123456789"
 HMAC_SECRET = "hmac-secret-0123456789abcdef"
