@@ -8,6 +8,7 @@ lands in the workflow history. Failures say whether retrying can help: `Permanen
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 from uuid import UUID
 
@@ -27,9 +28,11 @@ from app.connections import providers
 from app.connections import service as connections
 from app.connections.models import JiraConfig, LinearConfig
 from app.db import SessionMaker
-from app.errors import DomainError
+from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.incidents import service as incidents
 from app.incidents.models import Incident
+from app.runbooks import runs as runbook_runs
+from app.runbooks.models import RunCreate
 from app.slack import service as slack
 from app.statuspages import incidents as page_incidents
 from app.statuspages.models import IncidentStatus, PageIncident, PageIncidentCreate, UpdateCreate
@@ -246,9 +249,7 @@ class AutomationActivities:
         if kind == "status_page_update":
             return await self._status_page(step, texts, incident)
         if kind == "run_runbook":
-            raise ApplicationError(
-                "run_runbook steps are not available yet", type=PERMANENT, non_retryable=True
-            )
+            return await self._runbook(step, incident)
         return await self._incident_action(step, texts, incident)
 
     async def _webhook(self, step: Any, texts: dict[str, str], inp: StepIn) -> dict[str, Any]:
@@ -359,6 +360,26 @@ class AutomationActivities:
                 )
             await session.commit()
         return {"page_incident_id": str(pi.id), "status": status.value}
+
+    async def _runbook(self, step: Any, incident: Incident) -> dict[str, Any]:
+        """Start the runbook's approved version on the incident (app.runbooks.runs.start)."""
+        kwargs: dict[str, Any] = {
+            "client": activity.client(),
+            "incident_id": incident.id,
+            "run_in": RunCreate(runbook_id=UUID(step.runbook_id), parameters=step.parameters),
+            "actor": AuditActor.system("automation"),
+        }
+        # The runbook branch (child runs of the incident) drops `settings` from `start`; pass
+        # it only while the signature still has it, so this merges either way.
+        if "settings" in inspect.signature(runbook_runs.start).parameters:
+            kwargs["settings"] = self.settings
+        async with self.sessionmaker() as session:
+            try:
+                run = await runbook_runs.start(session=session, **kwargs)
+            except (Conflict, Invalid, NotFound) as exc:  # not approved, bad parameters: final
+                raise ApplicationError(exc.detail, type=PERMANENT, non_retryable=True) from None
+            await session.commit()
+        return {"runbook_run_id": str(run.id), "runbook_id": step.runbook_id}
 
     async def _incident_action(
         self, step: Any, texts: dict[str, str], incident: Incident
