@@ -16,8 +16,10 @@ Every call carries `Idempotency-Key` (the caller's key, stable across retries) a
 - `oauth2`: `Authorization: Bearer <token>` from a client-credentials grant, cached per
   connection and config version (`app.connections.oauth2.TOKENS`), refreshed once when the
   target answers 401.
-No redirects are followed (a 3xx is a permanent failure); each call is bounded to
-TIMEOUT_SECONDS and the answer read to at most EXCERPT_BYTES (plus room to redact).
+The call goes to the address that was checked (`app.connections.pinning`: no second DNS
+answer can point it elsewhere). No redirects are followed (a 3xx is a permanent failure);
+each call is bounded to TIMEOUT_SECONDS and the answer read to at most EXCERPT_BYTES (plus
+room to redact).
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.connections import oauth2
 from app.connections.models import BasicConfig, Connection, HmacConfig, OAuth2Config
-from app.connections.providers import check
+from app.connections.pinning import pinned
 from app.connections.service import config_of
 from app.db import SessionMaker
 from app.errors import DomainError
 from app.ingest.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from app.netguard import check_url
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = "PageFree-Automation/1"
@@ -187,14 +190,21 @@ async def _read_excerpt(response: httpx.Response, secrets: tuple[str, ...]) -> s
 
 
 async def _attempt(
-    url: str, method: str, headers: dict[str, str], body: bytes | None, secrets: tuple[str, ...]
+    url: str,
+    method: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    secrets: tuple[str, ...],
+    extensions: dict[str, Any],
 ) -> tuple[int, str, str | None]:
     """Make the call; return status, redacted excerpt and Retry-After."""
     try:
         async with (
             asyncio.timeout(TIMEOUT_SECONDS),
             oauth2.client() as client,
-            client.stream(method, url, headers=headers, content=body) as response,
+            client.stream(
+                method, url, headers=headers, content=body, extensions=extensions
+            ) as response,
         ):
             excerpt = await _read_excerpt(response, secrets)
             return response.status_code, excerpt, response.headers.get("retry-after")
@@ -253,24 +263,38 @@ async def send_webhook(
         raise PermanentFailure(f"method {method[:20]!r} is not one of {', '.join(sorted(METHODS))}")
     if not idempotency_key or not _valid_value(idempotency_key):
         raise PermanentFailure("an outbound call needs an idempotency key (ASCII, one line)")
+    schemes = ("https", "http") if settings.allow_private_targets else ("https",)
     try:
-        await check(settings, url, "url")
+        addresses = await check_url(
+            url, field="url", schemes=schemes, allow_private=settings.allow_private_targets
+        )
     except DomainError as exc:
         raise PermanentFailure(f"the webhook URL is refused: {exc.detail}") from None
+    url, host, extensions = pinned(url, addresses)
     auth = await _auth_of(settings, sessionmaker, connection_id)
     content = body.encode() if body is not None else None
-    out = _headers(auth, headers, content, idempotency_key)
+    out = {**_headers(auth, headers, content, idempotency_key), **host}
     if auth.kind != "oauth2":
-        return _verdict(*await _attempt(url, method, out, content, auth.secrets))
+        return _verdict(*await _attempt(url, method, out, content, auth.secrets, extensions))
     token = await _bearer(settings, auth, None)
     secrets = (*auth.secrets, token.access_token)
     status, excerpt, retry_after = await _attempt(
-        url, method, {**out, "Authorization": f"Bearer {token.access_token}"}, content, secrets
+        url,
+        method,
+        {**out, "Authorization": f"Bearer {token.access_token}"},
+        content,
+        secrets,
+        extensions,
     )
     if status == 401:  # the token may have been revoked or expired early: one fresh grant
         token = await _bearer(settings, auth, token)
         secrets = (*secrets, token.access_token)
         status, excerpt, retry_after = await _attempt(
-            url, method, {**out, "Authorization": f"Bearer {token.access_token}"}, content, secrets
+            url,
+            method,
+            {**out, "Authorization": f"Bearer {token.access_token}"},
+            content,
+            secrets,
+            extensions,
         )
     return _verdict(status, excerpt, retry_after)

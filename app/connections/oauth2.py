@@ -27,6 +27,7 @@ import httpx
 
 from app.config import Settings
 from app.connections.models import OAuth2Config
+from app.connections.pinning import pinned
 from app.errors import DomainError
 from app.netguard import check_url
 
@@ -106,7 +107,7 @@ async def fetch_token(settings: Settings, cfg: OAuth2Config) -> Token:
     url = str(cfg.token_url)
     schemes = ("https", "http") if settings.allow_private_targets else ("https",)
     try:
-        await check_url(
+        addresses = await check_url(
             url,
             field="config.token_url",
             schemes=schemes,
@@ -114,16 +115,21 @@ async def fetch_token(settings: Settings, cfg: OAuth2Config) -> Token:
         )
     except DomainError as exc:
         raise TokenFailure(f"the token URL is refused: {exc.detail}", permanent=True) from None
+    url, host, extensions = pinned(url, addresses)
     form = {"grant_type": "client_credentials"}
     if cfg.scope:
         form["scope"] = cfg.scope
-    headers = {"Accept": "application/json", "Authorization": client_authorization(cfg)}
+    headers = {
+        "Accept": "application/json",
+        "Authorization": client_authorization(cfg),
+        **host,
+    }
     try:
         async with (
             asyncio.timeout(TIMEOUT_SECONDS),
             client() as http,
         ):
-            response = await http.post(url, data=form, headers=headers)
+            response = await http.post(url, data=form, headers=headers, extensions=extensions)
     except TimeoutError:
         raise TokenFailure("the token endpoint timed out", permanent=False) from None
     except httpx.HTTPError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,11 +16,13 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
+from app import netguard
 from app.automations import outbound
 from app.automations.outbound import OutboundResult, PermanentFailure, TransientFailure
 from app.config import Settings
 from app.connections import crypto, oauth2
 from app.connections.models import SECRET_KEYS, Connection, ConnectionType
+from app.connections.pinning import pinned
 from app.db import SessionMaker
 from app.identity.models import Role
 from tests.connections import standins
@@ -425,3 +428,39 @@ async def test_the_connection_test_fetches_an_oauth2_token_and_says_hmac_and_bas
     )
     assert basic["ok"] and "nothing to reach" in basic["detail"]
     assert standins.BASIC_PASSWORD not in json.dumps(basic)
+
+
+async def test_the_call_goes_to_the_checked_address_not_a_second_dns_answer(
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    receiver: standins.Receiver,
+    base: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answers: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[netguard.IPAddress]:
+        # A name only this stub knows: if the HTTP client resolved it again, the call would fail.
+        answers.append(host)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(netguard, "resolve", resolve)
+    port = base.rsplit(":", 1)[1]
+    result = await send(settings, sessionmaker, f"http://hooks.pagefree.test:{port}/hook?a=1")
+    assert result.status == 202 and answers == ["hooks.pagefree.test"]
+    assert receiver.requests[-1]["headers"]["host"] == f"hooks.pagefree.test:{port}"
+
+
+def test_pinning_keeps_the_name_for_host_and_tls() -> None:
+    v4, v6 = ipaddress.ip_address("93.184.215.14"), ipaddress.ip_address("2606:2800:21f::1")
+    assert pinned("https://u:p@Hooks.example.com/x?q=1", [v4]) == (
+        "https://u:p@93.184.215.14/x?q=1",
+        {"Host": "Hooks.example.com"},
+        {"sni_hostname": "hooks.example.com"},
+    )
+    assert pinned("http://hooks.example.com:8080/x", [v6]) == (
+        "http://[2606:2800:21f::1]:8080/x",
+        {"Host": "hooks.example.com:8080"},
+        {},
+    )
+    assert pinned("https://93.184.215.14/x", [v4]) == ("https://93.184.215.14/x", {}, {})
