@@ -22,8 +22,9 @@ from app.connections.models import (
     LinearConfig,
     OAuth2Config,
 )
+from app.connections.pinning import pinned
 from app.errors import Conflict
-from app.netguard import check_url
+from app.netguard import IPAddress, check_url
 
 TIMEOUT = httpx.Timeout(10.0)
 LINEAR_ISSUE_CREATE = """
@@ -38,10 +39,12 @@ class ProviderFailed(Conflict):
     """The outside system refused or could not be reached (409 naming its answer)."""
 
 
-async def check(settings: Settings, url: str, field: str) -> None:
+async def check(settings: Settings, url: str, field: str) -> list[IPAddress]:
     """Refuse URLs PageFree must not call (plain http only where private targets are allowed)."""
     schemes = ("https", "http") if settings.allow_private_targets else ("https",)
-    await check_url(url, field=field, schemes=schemes, allow_private=settings.allow_private_targets)
+    return await check_url(
+        url, field=field, schemes=schemes, allow_private=settings.allow_private_targets
+    )
 
 
 def _excerpt(response: httpx.Response) -> str:
@@ -55,7 +58,12 @@ async def _send(
     what: str,
     auth: httpx.Auth | None = None,
 ) -> httpx.Response:
-    await check(settings, str(request.url), field)
+    addresses = await check(settings, str(request.url), field)
+    # Connect to the address just checked, not to a second DNS answer (rebinding).
+    target, host, extensions = pinned(str(request.url), addresses)
+    request.url = httpx.URL(target)
+    request.headers.update(host)
+    request.extensions.update(extensions)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
             return await client.send(request, auth=auth)

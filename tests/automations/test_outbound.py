@@ -20,8 +20,8 @@ from app import netguard
 from app.automations import outbound
 from app.automations.outbound import OutboundResult, PermanentFailure, TransientFailure
 from app.config import Settings
-from app.connections import crypto, oauth2
-from app.connections.models import SECRET_KEYS, Connection, ConnectionType
+from app.connections import crypto, oauth2, providers
+from app.connections.models import SECRET_KEYS, Connection, ConnectionType, JiraConfig
 from app.connections.pinning import pinned
 from app.db import SessionMaker
 from app.identity.models import Role
@@ -449,6 +449,15 @@ async def test_the_call_goes_to_the_checked_address_not_a_second_dns_answer(
     result = await send(settings, sessionmaker, f"http://hooks.pagefree.test:{port}/hook?a=1")
     assert result.status == 202 and answers == ["hooks.pagefree.test"]
     assert receiver.requests[-1]["headers"]["host"] == f"hooks.pagefree.test:{port}"
+    # Jira and Linear calls through a connection are pinned the same way.
+    async with serve(standins.jira(standins.Recorded())) as jira_url:
+        cfg = JiraConfig(
+            base_url=f"http://jira.pagefree.test:{jira_url.rsplit(':', 1)[1]}",
+            email=standins.JIRA_EMAIL,
+            api_token=standins.JIRA_TOKEN,
+        )
+        tested = await providers.test_connection(settings, cfg)
+    assert tested.ok and answers[-1] == "jira.pagefree.test"
 
 
 def test_pinning_keeps_the_name_for_host_and_tls() -> None:
