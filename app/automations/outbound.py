@@ -28,7 +28,7 @@ import asyncio
 import base64
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -107,9 +107,9 @@ class _Auth:
     """How to authenticate one call, and which strings must never leave this module."""
 
     kind: str | None
-    cfg: Any
+    cfg: Any = field(repr=False)
     connection_id: UUID | None
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
 
 
 async def _auth_of(
@@ -181,7 +181,7 @@ async def _read_excerpt(response: httpx.Response, secrets: tuple[str, ...]) -> s
     room = max((len(s.encode()) for s in secrets), default=0)
     limit = EXCERPT_BYTES + room
     data = b""
-    async for chunk in response.aiter_raw():
+    async for chunk in response.aiter_bytes():  # decoded (gzip), read no further than needed
         data += chunk
         if len(data) >= limit:
             break
