@@ -296,7 +296,7 @@
     }
     return parts;
   }
-  function stepBox(step, path, list, index) {
+  function stepBox(step, path, list, index, where) {
     const typeLabel = (lookups.step_types.find((t) => t.value === step.type) || { label: step.type }).label;
     const box = el("fieldset", { className: "step", "data-step": path, "data-path": path });
     box.append(el("legend", { text: `Step ${index + 1}: ${typeLabel}` }));
@@ -304,9 +304,9 @@
     typeSelect.addEventListener("change", () => { list[index] = blankStep(typeSelect.value); sync(); render(`${path}.type`); });
     box.append(el("div", { className: "row step-head" },
       field("Type", `${path}.type`, typeSelect),
-      button("↑", () => move(list, index, -1, path), { "aria-label": `Move step ${index + 1} up`, disabled: index === 0 }),
-      button("↓", () => move(list, index, 1, path), { "aria-label": `Move step ${index + 1} down`, disabled: index === list.length - 1 }),
-      button("Remove step", () => { list.splice(index, 1); sync(); render(); }, { className: "link danger", "aria-label": `Remove step ${index + 1} (${typeLabel})` })));
+      button("↑", () => move(list, index, -1, path), { "aria-label": `Move ${where}step ${index + 1} up`, disabled: index === 0 }),
+      button("↓", () => move(list, index, 1, path), { "aria-label": `Move ${where}step ${index + 1} down`, disabled: index === list.length - 1 }),
+      button("Remove step", () => { list.splice(index, 1); sync(); render(); }, { className: "link danger", "aria-label": `Remove ${where}step ${index + 1} (${typeLabel})` })));
     stepFields(step, path).forEach((p) => box.append(p));
     if (step.type !== "if") {
       box.append(check(step, "run_to_completion", "Run to completion even when the incident resolves", `${path}.run_to_completion`));
@@ -326,7 +326,8 @@
     const box = el("fieldset", { className: "steps", "data-path": path });
     box.append(el("legend", { text: title }));
     if (!list.length) box.append(el("p", { className: "muted small", text: "No steps." }));
-    list.forEach((step, i) => box.append(stepBox(step, `${path}.${i}`, list, i)));
+    const where = path === "steps" ? "" : `${title} `;
+    list.forEach((step, i) => box.append(stepBox(step, `${path}.${i}`, list, i, where)));
     const adder = el("select", { "aria-label": `Type of the new step (${title})` }, optionsOf(lookups.step_types, "webhook"));
     adder.id = idOf(path) + "-new";
     box.append(el("div", { className: "row" }, adder, button("Add step", () => {
