@@ -68,6 +68,8 @@ async def test_build_save_list_and_dry_run(
     await expect(error).to_contain_text("template error")
     await expect(error).to_contain_text("steps[1].then[0].body")
     await expect(page.locator("#form-errors")).to_contain_text("steps[1].then[0].body")
+    if os.environ.get("PAGEFREE_SCREENSHOT"):  # docs/screenshots/automation-builder.png
+        await page.screenshot(path=os.environ["PAGEFREE_SCREENSHOT"], full_page=True)
     # What was typed is all still there.
     await expect(page.locator('[data-path="steps.0.url"]')).to_have_value("http://127.0.0.1:9/hook")
     await expect(page.locator('[data-path="steps.1.conditions.0.value"]')).to_have_value("high")
@@ -79,8 +81,6 @@ async def test_build_save_list_and_dry_run(
     await expect(page.locator('[data-path="steps.0.type"]')).to_have_value("webhook")
 
     await note.fill("Still open: {{ incident.title }}")
-    if os.environ.get("PAGEFREE_SCREENSHOT"):
-        await page.screenshot(path=os.environ["PAGEFREE_SCREENSHOT"], full_page=True)
     await page.get_by_role("button", name="Save automation").click()
     await page.wait_for_url(f"{live.url}/automations?done=saved*")
     row = page.locator("#automations tr", has_text="Critical: hook and note")
