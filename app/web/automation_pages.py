@@ -119,6 +119,13 @@ def _id(value: str) -> UUID:
         raise NotFound("there is no such automation") from None
 
 
+def _incident_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise invalid([{"field": "incident_id", "message": "choose one from the list"}]) from None
+
+
 def _definition(text: str) -> dict[str, Any]:
     """Parse the posted JSON; a mistake is a 422 naming the field."""
     try:
@@ -188,6 +195,7 @@ async def _builder(
         template_name=template_name,
         errors=errors or [],
         lookups={**await lookups(session), "needs": needs or []},
+        incidents=(await incidents.list_incidents(session=session, limit=50))[0],
     )
 
 
@@ -330,6 +338,47 @@ async def dry_run_page(
         events=EVENTS,
         step_types=STEP_TYPES,
         status_code=422 if error else 200,
+    )
+
+
+@router.post("/automations/dry-run", response_class=HTMLResponse)
+async def dry_run_draft(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: WebAdmin,
+    definition: Annotated[str, Form(max_length=200_000)],
+    incident_id: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Dry-run the builder's unsaved draft on an incident (the builder opens it in a new tab)."""
+    recent, _ = await incidents.list_incidents(session=session, limit=50)
+    chosen = None
+    result = None
+    errors: list[dict[str, Any]] = []
+    status = 200
+    try:
+        chosen = await incidents.get(session=session, incident_id=_incident_id(incident_id))
+        result = await dryrun.dry_run(
+            session=session,
+            settings=settings,
+            body={"incident_id": str(chosen.id), "definition": _definition(definition)},
+        )
+    except (Problem, DomainError) as exc:
+        errors = errors_of(exc)
+        status = problem_of(exc).status
+    return page(
+        request,
+        "automation_dry_run.html",
+        viewer,
+        incidents=recent,
+        chosen=chosen,
+        automation=None,
+        draft=True,
+        result=result,
+        errors=errors,
+        events=EVENTS,
+        step_types=STEP_TYPES,
+        status_code=status,
     )
 
 

@@ -244,6 +244,25 @@ async def test_dry_run_shows_what_fires_and_the_rendered_templates(
     bad = await admin.get("/automations/dry-run?incident_id=not-a-uuid")
     assert bad.status_code == 422 and "choose one from the list" in bad.text
 
+    # The builder's unsaved draft, posted to the dry run (its "Dry run the draft" button).
+    draft = play("Unsaved")
+    draft["steps"][1]["then"][0]["body"] = "Draft note for {{ incident.title }}"
+    builder = await admin.get("/automations/new")
+    assert 'formaction="/automations/dry-run"' in builder.text
+    assert f'<option value="{incident_id}">' in builder.text
+    r = await admin.post(
+        "/automations/dry-run", {"incident_id": incident_id, "definition": json.dumps(draft)}
+    )
+    assert r.status_code == 200 and 'id="draft-note"' in r.text
+    assert "Draft note for Disk full on db-1" in r.text and "Only warnings" not in r.text
+    draft["steps"][0]["type"] = "carrier_pigeon"
+    r = await admin.post(
+        "/automations/dry-run", {"incident_id": incident_id, "definition": json.dumps(draft)}
+    )
+    assert r.status_code == 422 and "definition.steps[0].type" in r.text
+    async with sessionmaker() as session:
+        assert len((await session.scalars(select(Automation))).all()) == 2  # nothing saved
+
 
 async def test_admin_adds_tests_and_deletes_a_connection(
     web_app: FastAPI, sessionmaker: SessionMaker
@@ -264,6 +283,9 @@ async def test_admin_adds_tests_and_deletes_a_connection(
     assert SECRET not in connection.secrets  # encrypted at rest
     builder = await admin.get("/automations/new")
     assert f'"value": "{connection.id}"' in html.unescape(builder.text)  # offered to steps
+    tested = await admin.post(f"/connections/{connection.id}/test")
+    assert tested.status_code == 200
+    assert 'id="connection-test-result">Test passed: an HMAC secret is stored' in tested.text
     r = await admin.post(f"/connections/{connection.id}/delete")
     assert r.status_code == 303
     async with sessionmaker() as session:

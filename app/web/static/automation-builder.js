@@ -430,10 +430,14 @@
   }
 
   form.addEventListener("submit", async (event) => {
+    sync();
+    if (event.submitter && event.submitter.hasAttribute("data-dry-run")) {
+      event.stopPropagation(); // a plain post of the draft to the dry run, in a new tab
+      return;
+    }
     event.preventDefault();
     event.stopPropagation();
     clearErrors();
-    sync();
     const buttons = form.querySelectorAll("button[type=submit]");
     buttons.forEach((b) => { b.disabled = true; });
     let response;
