@@ -371,6 +371,8 @@
     if (!value || typeof value !== "object") return value;
     const out = {};
     Object.entries(value).forEach(([k, v]) => { if (!k.startsWith("_")) out[k] = clean(v); });
+    // A condition's value follows its operator as it is now (`in` takes a list).
+    if (value.op !== undefined && value._value_text !== undefined) out.value = typedValue(value, value._value_text);
     return out;
   }
   function serialise() {
