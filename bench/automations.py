@@ -54,6 +54,7 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident
 from workflows import WORKFLOWS
 from workflows.incident_types import AlertIn
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
 
 SYSTEM = Actor.system(via="bench")
 WAIT = 180.0
@@ -182,7 +183,10 @@ async def main(n: int, concurrency: int) -> dict[str, Any]:
         sessionmaker = make_sessionmaker(engine)
         service = await _seed(sessionmaker, settings)
         env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter, dev_server_existing_path=temporal_bin, ui=False
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=temporal_bin,
+            ui=False,
+            search_attributes=SEARCH_ATTRIBUTE_KEYS,
         )
         url = f"http://127.0.0.1:{port}/hook"
         body = '{"step": %d, "key": {{ incident.alert.summary[6:] | tojson }}}'
