@@ -427,9 +427,11 @@ class AutomationActivities:
                 )
             else:
                 raise ApplicationError(f"unknown step {kind}", type=PERMANENT, non_retryable=True)
-        except DomainError as exc:
+        except (Conflict, Invalid, NotFound) as exc:
             # The incident refused (resolved already, transition not allowed): final.
             raise ApplicationError(exc.detail, type=PERMANENT, non_retryable=True) from None
+        except DomainError as exc:  # busy or unreachable: worth another attempt
+            raise ApplicationError(exc.detail, type=TRANSIENT) from None
         return {"done": kind}
 
     @activity.defn(name="finish_automation_run")

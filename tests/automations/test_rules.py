@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from workflows import automation_rules as rules
+from workflows import incident_rules
 from workflows.automation_types import AutomationTrigger, ConditionSpec, Facts
+from workflows.incident_types import Actor, IncidentInput
 
 FACTS = Facts(
     severity="error",
@@ -108,3 +112,19 @@ def test_in_and_not_in_are_complements_and_eq_neq_too(value: str, options: list[
     eq = rules.check(ConditionSpec(field="title", op="eq", value=value), facts)
     neq = rules.check(ConditionSpec(field="title", op="neq", value=value), facts)
     assert eq and not neq
+
+
+def test_set_severity_records_the_change_and_refuses_a_resolved_incident() -> None:
+    now = datetime.now(UTC)
+    s = incident_rules.new_state(IncidentInput(incident_id="i1", service_id="s1", dedup_key="k"))
+    s = s.model_copy(update={"opened": True})
+    out = incident_rules.set_severity(s, Actor(), "warning", now).state
+    assert out.severity == "warning" and s.severity == "critical"
+    assert [(e.type, e.detail) for e in out.outbox] == [
+        ("severity_changed", {"old": "critical", "new": "warning"})
+    ]
+    assert incident_rules.set_severity(out, Actor(), "warning", now).state is out  # no change
+    with pytest.raises(incident_rules.Rejected):
+        incident_rules.set_severity(
+            out.model_copy(update={"status": "resolved"}), Actor(), "info", now
+        )
