@@ -99,6 +99,7 @@ async def test_admin_saves_a_built_automation_and_sees_it_in_the_list(
     # Editing: the builder shows the saved JSON; a change saves a new version.
     edit = await admin.get(f"/automations/{saved.id}")
     assert "Edit automation Critical: webhook then branch" in edit.text
+    assert f'href="/automations/dry-run?automation_id={saved.id}"' in edit.text
     assert "High urgency: {{ incident.title }}" in html.unescape(edit.text)
     changed = play(conditions=[{"field": "severity", "op": "in", "value": ["critical", "error"]}])
     r = await admin.post(f"/automations/{saved.id}", {"definition": json.dumps(changed)})
@@ -231,7 +232,7 @@ async def test_dry_run_shows_what_fires_and_the_rendered_templates(
     await _saved(sessionmaker, settings, play())
     quiet = play("Only warnings")
     quiet["conditions"] = [{"field": "severity", "op": "eq", "value": "warning"}]
-    await _saved(sessionmaker, settings, quiet)
+    quiet_id = await _saved(sessionmaker, settings, quiet)
     admin = await browser_for(web_app, sessionmaker, Role.admin)
     form = await admin.get("/automations/dry-run")
     assert f'<option value="{incident_id}">' in form.text and "Disk full on db-1" in form.text
@@ -241,6 +242,11 @@ async def test_dry_run_shows_what_fires_and_the_rendered_templates(
     assert len(fires) == 2 and "Critical: webhook then branch" in fires[1].split("</article>")[0]
     assert 'data-would-fire="no"' in r.text and "Only warnings" in r.text
     assert "High urgency: Disk full on db-1" in r.text  # the then-branch's template, rendered
+    only = await admin.get(
+        f"/automations/dry-run?incident_id={incident_id}&automation_id={quiet_id}"
+    )
+    assert "Only warnings" in only.text and "Critical: webhook then branch" not in only.text
+    assert 'data-would-fire="no"' in only.text and 'data-would-fire="yes"' not in only.text
     bad = await admin.get("/automations/dry-run?incident_id=not-a-uuid")
     assert bad.status_code == 422 and "choose one from the list" in bad.text
 
