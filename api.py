@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import devstack, health, logs, metrics, problems
 from app.audit.routes import router as audit_router
+from app.automations.routes import router as automations_router
 from app.bodylimit import BodyLimit
 from app.catalog.routes import router as catalog_router
 from app.config import Settings, get_settings
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(status_public_router)
     app.include_router(partners_router)
     app.include_router(runbooks_router)
+    app.include_router(automations_router)
     # The web UI last: its pages live at `/` and must not shadow any API path.
     install_web(app)
     return app

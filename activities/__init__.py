@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.action_items import ActionItemActivities
+from activities.automation import AutomationActivities
 from activities.heartbeat import HeartbeatActivities
 from activities.incident import IncidentActivities
 from activities.maintenance_window import MaintenanceWindowActivities
@@ -32,6 +33,7 @@ def build_activities(
     runbooks = RunbookActivities(sessionmaker, settings)
     heartbeats = HeartbeatActivities(sessionmaker, settings)
     maintenance_windows = MaintenanceWindowActivities(sessionmaker, settings)
+    automation = AutomationActivities(sessionmaker, settings)
     return [
         incident.open_incident,
         incident.record_incident,
@@ -55,4 +57,8 @@ def build_activities(
         heartbeats.heartbeat_missed,
         heartbeats.heartbeat_recovered,
         maintenance_windows.maintenance_window_edge,
+        automation.begin_automation_run,
+        automation.automation_condition,
+        automation.automation_step,
+        automation.finish_automation_run,
     ]

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from app.automations import service as automations
+from app.automations.context import labels_of
 from app.catalog import service as catalog
 from app.config import Settings
 from app.db import SessionMaker
@@ -19,6 +21,7 @@ from app.maintenance import service as maintenance
 from app.notify import delivery as notify
 from app.oncall import targets as escalation_targets
 from app.slack import service as slack
+from workflows.automation_types import AutomationsAtOpen
 from workflows.incident_rules import NOT_PAGED
 from workflows.incident_types import (
     Actor,
@@ -120,6 +123,7 @@ class IncidentActivities:
                 paged, paged_events = await self._page(session, level_one)
             else:
                 paged, paged_events = PagedLevel(users=[]), [_held_event(inp, window)]
+            triggers = await automations.enabled_triggers(session=session)
             number = await projection.open_incident(
                 session=session,
                 incident_id=inp.incident_id,
@@ -148,6 +152,14 @@ class IncidentActivities:
             chat=slack.configured(self.settings),
             paged=paged,
             maintenance_window_id=None if window is None else str(window),
+            # Only when some automation is enabled: otherwise the workflow does nothing more.
+            automations=AutomationsAtOpen(
+                triggers=triggers,
+                team_id=str(service.team_id) if service.team_id else None,
+                labels=labels_of(inp.alerts[0].details),
+            )
+            if triggers
+            else None,
         )
 
     @activity.defn(name="record_incident")

@@ -1,6 +1,7 @@
 """Import every domain's tables so that SQLModel.metadata knows them (Alembic, tests)."""
 
 from app.audit.models import AuditEvent
+from app.automations.models import Automation, AutomationRun, AutomationStep, AutomationVersion
 from app.catalog.models import Service, ServiceDependency
 from app.connections.models import Connection
 from app.escalation.models import EscalationPolicy
@@ -38,6 +39,10 @@ __all__ = [
     "Announcement",
     "ApiToken",
     "AuditEvent",
+    "Automation",
+    "AutomationRun",
+    "AutomationStep",
+    "AutomationVersion",
     "CalendarFeed",
     "Connection",
     "ContactMethod",

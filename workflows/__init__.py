@@ -2,6 +2,7 @@
 
 from workflows.action_item import ActionItemReminderWorkflow
 from workflows.announcement import AnnouncementWorkflow
+from workflows.automation import AutomationRunWorkflow
 from workflows.heartbeat import HeartbeatWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.maintenance import MaintenanceWorkflow
@@ -21,12 +22,14 @@ WORKFLOWS = [
     RunbookRunWorkflow,
     HeartbeatWorkflow,
     MaintenanceWindowWorkflow,
+    AutomationRunWorkflow,
 ]
 
 __all__ = [
     "WORKFLOWS",
     "ActionItemReminderWorkflow",
     "AnnouncementWorkflow",
+    "AutomationRunWorkflow",
     "HeartbeatWorkflow",
     "IncidentWorkflow",
     "MaintenanceWindowWorkflow",

@@ -14,13 +14,21 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 # Plain data types and pure functions: imported once, outside the sandbox,
 # instead of again for every workflow run (that cost ~25 ms and ~700 KiB each).
 with workflow.unsafe.imports_passed_through():
+    from workflows import automation_rules
     from workflows import incident_rules as rules
+    from workflows.automation_types import (
+        INCIDENT_STATUS_SIGNAL,
+        AutomationRunInput,
+        Play,
+        RunningPlay,
+    )
+    from workflows.automation_types import WORKFLOW_NAME as AUTOMATION_WORKFLOW
     from workflows.incident_rules import Announce, Outcome, Page, Rejected, StartChains, StopChains
     from workflows.incident_types import (
         INVALID_TRANSITION,
@@ -43,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ReassignIn,
         ResolveIn,
         SendNotification,
+        SeverityIn,
         SnoozeIn,
         SyncChat,
     )
@@ -118,6 +127,7 @@ class IncidentWorkflow:
         self._details = ""  # the Markdown shown in the Temporal UI, as last set
         self._chat_task: asyncio.Task[None] | None = None
         self._chat_wanted = False
+        self._facts = rules.automation_facts(self.s)  # as automations last saw the incident
 
     # --- inputs: the signal, the query, the Updates -----------------------------------------
 
@@ -229,6 +239,17 @@ class IncidentWorkflow:
     def _validate_start_runbook(self, inp: StartRunbookIn) -> None:
         _checked(lambda: rules.check_start_runbook(self.s, inp))
 
+    @workflow.update
+    async def set_severity(self, inp: SeverityIn) -> IncidentView:
+        """Change the severity (automations' set_severity step)."""
+        return await self._act(
+            lambda: rules.set_severity(self.s, inp.actor, inp.severity, workflow.now())
+        )
+
+    @set_severity.validator
+    def _validate_set_severity(self, inp: SeverityIn) -> None:
+        _checked(lambda: rules.check_set_severity(self.s, inp))
+
     async def _act(self, transition: Callable[[], Outcome]) -> IncidentView:
         """Apply an Update's transition once the incident is open; answer once it is written."""
         await self._wait_opened()
@@ -326,6 +347,9 @@ class IncidentWorkflow:
         )
         self._apply(rules.opened(self.s, opened, page, workflow.now()))
         self._want_chat_sync()
+        if opened.automations is not None and opened.automations.triggers:
+            self.s = self.s.model_copy(update={"automations": opened.automations})
+            self._automations_changed()
 
     async def _page(self) -> None:
         self.s, page = rules.begin_page(self.s, workflow.now())
@@ -383,6 +407,8 @@ class IncidentWorkflow:
         if details != self._details:
             self._details = details
             workflow.set_current_details(details)
+        if self.s.automations is not None:
+            self._automations_changed()
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         # Counted now, not when the task first runs: the run's end waits for it.
@@ -595,3 +621,68 @@ class IncidentWorkflow:
     def maintenance(self, change: MaintenanceChange) -> None:
         """The service entered or left maintenance: stop paging, or page again from level 1."""
         self._apply(rules.maintenance(self.s, change.window_id, change.active, workflow.now()))
+
+    # --- automations (docs/automation.md) ---------------------------------------------------
+    # Each matching automation runs as an abandoned child workflow; the incident only starts
+    # it (and later tells it of acknowledge/resolve), never waits for it. With no automation
+    # enabled at open, `self.s.automations` is None and none of this runs.
+
+    def _automations_changed(self) -> None:
+        facts = rules.automation_facts(self.s)
+        if facts is None or facts == self._facts or self.s.automations is None:
+            return
+        before, self._facts = self._facts, facts
+        for event in automation_rules.changes(before, facts):
+            if event in ("incident.acknowledged", "incident.resolved"):
+                self._tell_plays(facts.status)
+            triggers = self.s.automations.triggers
+            for play in automation_rules.plays(
+                triggers, event, facts, self.s.incident_id, self.s.seq
+            ):
+                self._in_background(self._start_play(play))
+
+    async def _start_play(self, play: Play) -> None:
+        t = play.trigger
+        run_id = str(workflow.uuid4())
+        waits = play.event == automation_rules.UNACKNOWLEDGED
+        try:
+            await workflow.start_child_workflow(
+                AUTOMATION_WORKFLOW,
+                AutomationRunInput(
+                    run_id=run_id,
+                    automation_id=t.automation_id,
+                    version=t.version,
+                    incident_id=self.s.incident_id,
+                    event=play.event,
+                    key_base=run_id,
+                    after_seconds=t.after_seconds if waits else None,
+                ),
+                id=play.workflow_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=automation_rules.summary(t.name, self.s.number, play.event),
+                static_details=f"Automation `{t.automation_id}` version {t.version}, incident "
+                f"`{self.s.incident_id}`, run `{run_id}`.",
+            )
+        except WorkflowAlreadyStartedError:
+            return  # once per incident: Temporal refused a second play with this id
+        running = RunningPlay(workflow_id=play.workflow_id, event=play.event)
+        self.s = self.s.model_copy(update={"automation_plays": [*self.s.automation_plays, running]})
+        if self.s.status != "triggered" and play.event != "incident.resolved":
+            self._in_background(self._tell(running.workflow_id, self.s.status))
+
+    def _tell_plays(self, status: str) -> None:
+        for play in self.s.automation_plays:
+            if play.event == "incident.resolved":
+                continue
+            if status == "acknowledged" and play.event != automation_rules.UNACKNOWLEDGED:
+                continue
+            self._in_background(self._tell(play.workflow_id, status))
+
+    async def _tell(self, workflow_id: str, status: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal(
+                INCIDENT_STATUS_SIGNAL, status
+            )
+        except Exception:  # the play has finished: nothing to tell
+            workflow.logger.debug("automation play %s has finished", workflow_id)

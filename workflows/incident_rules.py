@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workflows import limits
+from workflows.automation_types import Facts
 from workflows.incident_types import (
     ActionIn,
     Actor,
@@ -32,6 +33,8 @@ from workflows.incident_types import (
     PagedLevel,
     PolicySnapshot,
     ReassignIn,
+    Severity,
+    SeverityIn,
     SnoozeIn,
     Target,
     TimelineEventIn,
@@ -541,6 +544,17 @@ def _held(out: Outcome, now: datetime) -> Outcome:
     return Outcome(s, out.commands)
 
 
+def set_severity(s: IncidentState, actor: Actor, severity: Severity, now: datetime) -> Outcome:
+    """Change the severity (an automation's step, or a person); the timeline says from what."""
+    check_set_severity(s, SeverityIn(actor=actor, severity=severity))
+    if severity == s.severity:
+        return Outcome(s)
+    s = _copy(s)
+    _record(s, "severity_changed", actor, now, old=s.severity, new=severity)
+    s.severity = severity
+    return Outcome(s)
+
+
 # --- what is allowed (Update validators: a rejection writes nothing to history) ---------------
 
 
@@ -587,6 +601,10 @@ def check_note(s: IncidentState, inp: NoteIn) -> None:
 def check_start_runbook(s: IncidentState, inp: ActionIn) -> None:
     """Runbooks run on open incidents only: a resolved one refuses (API: 409)."""
     _check_open(s, inp, "the incident is resolved; runbooks run on open incidents")
+
+
+def check_set_severity(s: IncidentState, inp: SeverityIn) -> None:
+    _check_open(s, inp)
 
 
 # --- writing the projection -------------------------------------------------------------------
@@ -781,3 +799,23 @@ def invalid(s: IncidentState) -> list[str]:
     if s.flushed_changes > s.changes:
         wrong.append("more written than changed")
     return wrong
+
+
+# --- automations (workflows/automation_rules.py decides which fire) ---------------------------
+
+
+def automation_facts(s: IncidentState) -> Facts | None:
+    """Return what automations' conditions test, or None when no automation is enabled."""
+    a = s.automations
+    if a is None or not a.triggers or not s.opened:
+        return None
+    return Facts(
+        severity=s.severity,
+        urgency=s.urgency,
+        service_id=s.service_id,
+        team_id=a.team_id,
+        title=s.title,
+        escalation_level=s.level_index + 1,
+        status=s.status,
+        labels=a.labels,
+    )

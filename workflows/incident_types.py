@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.automation_types import AutomationsAtOpen, RunningPlay
+
 Severity = Literal["critical", "error", "warning", "info"]
 Urgency = Literal["high", "low"]
 Status = Literal["triggered", "acknowledged", "resolved"]
@@ -158,6 +160,9 @@ class IncidentState(BaseModel):
     maintenance_window_id: str | None = None
     maintenance_from_seq: int = 0
     early_maintenance: bool | None = None
+    # --- automations (docs/automation.md): None when none was enabled at open ------------------
+    automations: AutomationsAtOpen | None = None
+    automation_plays: list[RunningPlay] = Field(default_factory=list)  # started, told of changes
 
 
 class IncidentInput(BaseModel):
@@ -221,6 +226,10 @@ class NoteIn(ActionIn):
     body: str
 
 
+class SeverityIn(ActionIn):
+    severity: Severity
+
+
 # --- Activity inputs and outputs --------------------------------------------------------------
 
 
@@ -276,6 +285,7 @@ class OpenedIncident(BaseModel):
     paged: PagedLevel  # level 1, paged by the same activity (its assignees are in the row)
     # The service was in this maintenance window at the opening: nobody was paged.
     maintenance_window_id: str | None = None
+    automations: AutomationsAtOpen | None = None  # enabled automations' triggers, if any
 
 
 class Projection(BaseModel):

@@ -1,5 +1,7 @@
 """Calls to outside systems through a connection: Jira Cloud REST v3, Linear GraphQL, OAuth2.
 
+OAuth2 grants and their token cache are in `app.connections.oauth2`.
+
 Every URL is checked with `app.netguard` right before the call (it was checked when saved,
 but a name may resolve elsewhere by now). No redirects are followed; answers are bounded.
 """
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 
 from app.config import Settings
+from app.connections import oauth2
 from app.connections.models import (
     BasicConfig,
     ConnectionTest,
@@ -19,8 +22,9 @@ from app.connections.models import (
     LinearConfig,
     OAuth2Config,
 )
+from app.connections.pinning import pinned
 from app.errors import Conflict
-from app.netguard import check_url
+from app.netguard import IPAddress, check_url
 
 TIMEOUT = httpx.Timeout(10.0)
 LINEAR_ISSUE_CREATE = """
@@ -35,10 +39,12 @@ class ProviderFailed(Conflict):
     """The outside system refused or could not be reached (409 naming its answer)."""
 
 
-async def check(settings: Settings, url: str, field: str) -> None:
+async def check(settings: Settings, url: str, field: str) -> list[IPAddress]:
     """Refuse URLs PageFree must not call (plain http only where private targets are allowed)."""
     schemes = ("https", "http") if settings.allow_private_targets else ("https",)
-    await check_url(url, field=field, schemes=schemes, allow_private=settings.allow_private_targets)
+    return await check_url(
+        url, field=field, schemes=schemes, allow_private=settings.allow_private_targets
+    )
 
 
 def _excerpt(response: httpx.Response) -> str:
@@ -52,7 +58,12 @@ async def _send(
     what: str,
     auth: httpx.Auth | None = None,
 ) -> httpx.Response:
-    await check(settings, str(request.url), field)
+    addresses = await check(settings, str(request.url), field)
+    # Connect to the address just checked, not to a second DNS answer (rebinding).
+    target, host, extensions = pinned(str(request.url), addresses)
+    request.url = httpx.URL(target)
+    request.headers.update(host)
+    request.extensions.update(extensions)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
             return await client.send(request, auth=auth)
@@ -168,25 +179,26 @@ async def test_connection(settings: Settings, cfg: Any) -> ConnectionTest:
             viewer = (answer.get("data") or {}).get("viewer") or {}
             return ConnectionTest(ok=True, detail=f"signed in to Linear as {viewer.get('name')}")
         if isinstance(cfg, OAuth2Config):
-            data = {"grant_type": "client_credentials"}
-            if cfg.scope:
-                data["scope"] = cfg.scope
-            request = httpx.Request(
-                "POST",
-                str(cfg.token_url),
-                data=data,
-                headers={"Accept": "application/json"},
+            # The same grant a webhook step makes (RFC 6749 §4.4), not cached: a real check.
+            try:
+                token = await oauth2.fetch_token(settings, cfg)
+            except oauth2.TokenFailure as exc:
+                return ConnectionTest(ok=False, detail=exc.message)
+            lifetime = f", valid {token.expires_in:g} s" if token.expires_in is not None else ""
+            return ConnectionTest(
+                ok=True, detail=f"the token endpoint issued a Bearer token{lifetime}"
             )
-            auth = httpx.BasicAuth(cfg.client_id, cfg.client_secret)
-            response = await _send(
-                settings, "config.token_url", request, "the token endpoint", auth
-            )
-            if response.status_code != 200 or "access_token" not in response.text:
-                return ConnectionTest(
-                    ok=False, detail=f"the token endpoint answered {response.status_code}"
-                )
-            return ConnectionTest(ok=True, detail="the token endpoint issued an access token")
     except ProviderFailed as exc:
         return ConnectionTest(ok=False, detail=exc.detail)
-    assert isinstance(cfg, HmacConfig | BasicConfig)
-    return ConnectionTest(ok=True, detail="stored; nothing to call until a step uses it")
+    if isinstance(cfg, HmacConfig):
+        return ConnectionTest(
+            ok=True,
+            detail="an HMAC secret is stored; there is nothing to reach: it signs webhook "
+            "steps' calls (X-PageFree-Signature) when they run",
+        )
+    assert isinstance(cfg, BasicConfig)
+    return ConnectionTest(
+        ok=True,
+        detail=f"basic credentials for {cfg.username!r} are stored; there is nothing to reach: "
+        "the webhook step's target checks them when it runs",
+    )

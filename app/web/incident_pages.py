@@ -22,6 +22,7 @@ from app.postmortems import service as postmortems
 from app.problems import Problem, problem_of
 from app.runbooks import runs as runbook_runs
 from app.runbooks import service as runbooks
+from app.web import automation_pages
 from app.web.auth import Viewer, WebResponder, WebViewer
 from app.web.render import WebRoute, names_of, page, see_other
 from workflows import limits
@@ -84,6 +85,7 @@ async def _render(
         ),
     }
     context["runbook_runs"] = runs_here
+    context |= await automation_pages.panel_context(session, settings, incident.id)
     context["postmortems"], _ = await postmortems.list_postmortems(
         session=session, user=viewer.user, incident_id=incident.id, limit=10
     )

@@ -11,8 +11,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.insight import web as insight_pages
 from app.web import (
     audit_pages,
+    automation_pages,
     catalog_pages,
     config_pages,
+    connection_pages,
     dashboard,
     heartbeat_pages,
     incident_pages,
@@ -52,6 +54,8 @@ ROUTERS = [
     status_pages.router,
     insight_pages.router,
     runbook_pages.router,
+    automation_pages.router,
+    connection_pages.router,
     profile.router,
     push.router,
     pwa.router,

@@ -1,16 +1,23 @@
-"""Local stand-ins for Jira Cloud (REST v3) and Linear (GraphQL), speaking their wire formats."""
+"""Local stand-ins speaking their wire formats: Jira Cloud (REST v3), Linear (GraphQL), an
+OAuth2 token endpoint (RFC 6749 client credentials) and a webhook receiver."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from app.ingest import signing
 
 JIRA_EMAIL = "bot@example.com"
 JIRA_TOKEN = "jira-api-token-0123456789"
@@ -140,3 +147,154 @@ def linear(recorded: Recorded) -> Starlette:
         return JSONResponse({"errors": [{"message": "unknown query"}]}, status_code=400)
 
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
+
+
+# --- OAuth2 token endpoint (RFC 6749 §4.4) and a webhook receiver ---------------------------
+
+OAUTH_CLIENT_ID = "pagefree client"  # a space: the Basic pair is form-encoded (§2.3.1)
+OAUTH_CLIENT_SECRET = "oauth-client-secret+0123456789%2F&="  # "+" and "%": form-encoded
+BASIC_USER = "hook-user"
+BASIC_PASSWORD = "basic-password-0123456789"
+HMAC_SECRET = "hmac-secret-0123456789abcdef"
+
+
+@dataclass
+class TokenEndpoint:
+    """State of the token stand-in: grants made, tokens valid now, answers to give."""
+
+    expires_in: int | None = 3600
+    delay: float = 0.0  # seconds before answering (lets concurrent callers pile up)
+    fail_first: int = 0  # answer `fail_status` to this many grant requests first
+    fail_status: int = 503
+    grants: int = 0
+    issued: list[str] = field(default_factory=list)
+    valid: set[str] = field(default_factory=set)
+    forms: list[dict[str, str]] = field(default_factory=list)
+
+    def revoke_all(self) -> None:
+        """Invalidate every issued token (the receiver answers them 401)."""
+        self.valid.clear()
+
+
+def oauth2_token(state: TokenEndpoint) -> Starlette:
+    """`POST /token`, grant_type=client_credentials, client auth by HTTP Basic or form."""
+
+    def client_of(request: Request, form: dict[str, str]) -> tuple[str, str] | None:
+        header = request.headers.get("authorization", "")
+        if header.startswith("Basic "):
+            pair = base64.b64decode(header[6:]).decode()
+            user, _, password = pair.partition(":")
+            return unquote_plus(user), unquote_plus(password)
+        if "client_id" in form:
+            return form["client_id"], form.get("client_secret", "")
+        return None
+
+    async def token(request: Request) -> JSONResponse:
+        if request.headers.get("content-type", "").split(";")[0] != (
+            "application/x-www-form-urlencoded"
+        ):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        state.forms.append({k: v for k, v in form.items() if k != "client_secret"})
+        if state.delay:
+            await asyncio.sleep(state.delay)
+        if state.fail_first > 0:
+            state.fail_first -= 1
+            return JSONResponse(
+                {"error": "temporarily_unavailable"},
+                status_code=state.fail_status,
+                headers={"Retry-After": "7"} if state.fail_status == 429 else None,
+            )
+        if client_of(request, form) != (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET):
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="token"'},
+            )
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        state.grants += 1
+        access = f"at-{state.grants}-{secrets.token_hex(8)}"
+        state.issued.append(access)
+        state.valid.add(access)
+        answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer"}
+        if state.expires_in is not None:
+            answer["expires_in"] = state.expires_in
+        if form.get("scope"):
+            answer["scope"] = form["scope"]
+        return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    return Starlette(routes=[Route("/token", token, methods=["POST"])])
+
+
+@dataclass
+class Receiver:
+    """State of the webhook receiver: what arrived, what it checks, what it answers."""
+
+    expect: str | None = None  # "hmac" | "basic" | "bearer" | None
+    tokens: TokenEndpoint | None = None  # for "bearer": which tokens are valid
+    fail_first: int = 0  # answer `fail_status` to this many calls first
+    fail_status: int = 500
+    retry_after: str | None = None
+    delay: float = 0.0
+    echo: bool = False  # answer with the request's headers and body (redaction tests)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def authorised(self, headers: dict[str, str], body: bytes) -> bool:
+        if self.expect == "hmac":
+            try:
+                signing.verify(
+                    secrets=[HMAC_SECRET],
+                    timestamp=headers.get("x-pagefree-timestamp"),
+                    signature=headers.get("x-pagefree-signature"),
+                    body=body,
+                    now=time.time(),
+                )
+            except signing.SignatureError:
+                return False
+            return True
+        if self.expect == "basic":
+            pair = base64.b64encode(f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()
+            return headers.get("authorization") == f"Basic {pair}"
+        if self.expect == "bearer":
+            given = headers.get("authorization", "")
+            valid = self.tokens.valid if self.tokens is not None else set()
+            return given.startswith("Bearer ") and given[7:] in valid
+        return True
+
+
+def webhook_receiver(state: Receiver) -> Starlette:
+    """Any method on `/hook` (and `/redirect`, which answers 302): records every request."""
+
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        ok = state.authorised(headers, body)
+        state.requests.append(
+            {"method": request.method, "headers": headers, "body": body, "authorised": ok}
+        )
+        if state.delay:
+            await asyncio.sleep(state.delay)
+        if not ok:
+            return JSONResponse({"error": "unauthorised"}, status_code=401)
+        if state.fail_first > 0:
+            state.fail_first -= 1
+            extra = {"Retry-After": state.retry_after} if state.retry_after else None
+            answer: dict[str, Any] = {"error": f"answering {state.fail_status}"}
+            if state.echo:
+                answer |= {"headers": headers, "body": body.decode()}
+            return JSONResponse(answer, status_code=state.fail_status, headers=extra)
+        if state.echo:
+            return JSONResponse({"headers": headers, "body": body.decode()}, status_code=200)
+        return JSONResponse({"received": len(state.requests)}, status_code=202)
+
+    async def redirect(request: Request) -> Response:
+        state.requests.append({"method": request.method, "path": "/redirect"})
+        return Response(status_code=302, headers={"Location": "/hook"})
+
+    return Starlette(
+        routes=[
+            Route("/hook", hook, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            Route("/redirect", redirect, methods=["GET", "POST"]),
+        ]
+    )
