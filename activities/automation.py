@@ -8,9 +8,8 @@ lands in the workflow history. Failures say whether retrying can help: `Permanen
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
@@ -249,7 +248,7 @@ class AutomationActivities:
         if kind == "status_page_update":
             return await self._status_page(step, texts, incident)
         if kind == "run_runbook":
-            return await self._runbook(step, incident)
+            return await self._runbook(step, incident, inp)
         return await self._incident_action(step, texts, incident)
 
     async def _webhook(self, step: Any, texts: dict[str, str], inp: StepIn) -> dict[str, Any]:
@@ -361,21 +360,22 @@ class AutomationActivities:
             await session.commit()
         return {"page_incident_id": str(pi.id), "status": status.value}
 
-    async def _runbook(self, step: Any, incident: Incident) -> dict[str, Any]:
-        """Start the runbook's approved version on the incident (app.runbooks.runs.start)."""
-        kwargs: dict[str, Any] = {
-            "client": activity.client(),
-            "incident_id": incident.id,
-            "run_in": RunCreate(runbook_id=UUID(step.runbook_id), parameters=step.parameters),
-            "actor": AuditActor.system("automation"),
-        }
-        # The runbook branch (child runs of the incident) drops `settings` from `start`; pass
-        # it only while the signature still has it, so this merges either way.
-        if "settings" in inspect.signature(runbook_runs.start).parameters:
-            kwargs["settings"] = self.settings
+    async def _runbook(self, step: Any, incident: Incident, inp: StepIn) -> dict[str, Any]:
+        """Start the runbook's approved version on the incident (app.runbooks.runs.start).
+
+        The run's id derives from the step's idempotency key: a retried step finds the run it
+        started before instead of starting a second one.
+        """
         async with self.sessionmaker() as session:
             try:
-                run = await runbook_runs.start(session=session, **kwargs)
+                run = await runbook_runs.start(
+                    session=session,
+                    client=activity.client(),
+                    incident_id=incident.id,
+                    run_in=RunCreate(runbook_id=UUID(step.runbook_id), parameters=step.parameters),
+                    actor=AuditActor.system("automation"),
+                    run_id=uuid5(NAMESPACE_URL, f"pagefree:runbook-step:{inp.idempotency_key}"),
+                )
             except (Conflict, Invalid, NotFound) as exc:  # not approved, bad parameters: final
                 raise ApplicationError(exc.detail, type=PERMANENT, non_retryable=True) from None
             await session.commit()

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, ForeignKey, String, Text
 from sqlmodel import Field, SQLModel
 
@@ -121,7 +121,11 @@ class RunPublic(BaseModel):
 
 
 class RerunIn(BaseModel):
-    same_idempotency_keys: bool = False
+    """A re-run keeps the failed run's idempotency keys unless asked for new ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    new_idempotency_keys: bool = False
 
 
 class TemplatePublic(BaseModel):

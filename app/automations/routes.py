@@ -137,7 +137,7 @@ async def rerun(
         settings=settings,
         client=temporal,
         run_id=run_id,
-        same_keys=bool(rerun_in and rerun_in.same_idempotency_keys),
+        same_keys=not (rerun_in and rerun_in.new_idempotency_keys),
         actor=actor_of(user),
     )
     return await runs.run_public(session=session, settings=settings, run_id=new)

@@ -99,14 +99,20 @@ async def start(
     incident_id: UUID,
     run_in: RunCreate,
     actor: Actor,
+    run_id: UUID | None = None,
 ) -> RunbookRun:
     """Record a run and start it as the incident workflow's child, pinned to the approved version.
+
+    `run_id` makes a retried start idempotent (an automation step passes one derived from its
+    idempotency key): a run with that id already recorded is returned as it is.
 
     The one way to start a run (API, web, Slack, automation). Raises NotFound, Conflict (no
     approved version; the incident is resolved), Invalid (parameters, body template) before
     anything is written; Conflict/Unavailable/Busy from the incident's workflow after the row
     is written, which then says `failed` ("not started: …"). Returns the run, `running`.
     """
+    if run_id is not None and (earlier := await session.get(RunbookRun, run_id)) is not None:
+        return earlier
     incident = await incidents.get(session=session, incident_id=incident_id)
     runbook = await runbooks.get(session=session, runbook_id=run_in.runbook_id)
     version, content_hash, definition = await approved_definition(session, runbook)
@@ -116,7 +122,7 @@ async def start(
     if incident.status == "resolved":
         # The run is the incident workflow's child, and that workflow has ended.
         raise Conflict(RESOLVED, incident_status="resolved")
-    run_id = uuid4()
+    run_id = run_id or uuid4()
     started_by = actor.id if isinstance(actor.id, UUID) else None
     run = RunbookRun(
         id=run_id,

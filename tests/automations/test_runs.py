@@ -134,7 +134,7 @@ async def test_a_4xx_is_not_retried_and_a_rerun_may_keep_the_keys(
     app.state.temporal = LazyClient(settings, None, client=ts_env.client)
     r = await client.post(
         f"/api/v1/automation-runs/{run.id}/rerun",
-        json={"same_idempotency_keys": True},
+        json={},  # a re-run keeps the failed run's keys unless asked for new ones
         headers=responder.headers,
     )
     assert r.status_code == 202, r.text
