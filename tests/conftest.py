@@ -56,6 +56,12 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devstack.EmbeddedPostgres]:
     """Start one embedded PostgreSQL and a migrated template database for the session."""
     handle = devstack.start_postgres(tmp_path_factory.mktemp("data"))
+    # A throwaway server: no waiting on the disk for durability (every commit, every CREATE
+    # DATABASE of the per-test clones). What the tests see is the same; a crash loses it all.
+    with _admin_conn(handle) as conn:
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            conn.execute(f"ALTER SYSTEM SET {setting}")
+        conn.execute("SELECT pg_reload_conf()")
     handle.ensure_database(TEMPLATE)
     migrate(handle.url(TEMPLATE))
     yield handle
