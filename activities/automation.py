@@ -244,7 +244,7 @@ class AutomationActivities:
         if kind == "slack_message":
             return await self._slack(step, texts)
         if kind in ("jira_issue", "linear_issue"):
-            return await self._ticket(step, texts)
+            return await self._ticket(step, texts, inp)
         if kind == "status_page_update":
             return await self._status_page(step, texts, incident)
         if kind == "run_runbook":
@@ -287,7 +287,8 @@ class AutomationActivities:
             ) from None
         return {"channel": step.channel, "ts": str(answer.get("ts", ""))}
 
-    async def _ticket(self, step: Any, texts: dict[str, str]) -> dict[str, Any]:
+    async def _ticket(self, step: Any, texts: dict[str, str], inp: StepIn) -> dict[str, Any]:
+        """Create a Jira or Linear issue, idempotently: a retried step finds what it created."""
         async with self.sessionmaker() as session:
             connection = await connections.get(
                 session=session, connection_id=UUID(step.connection_id)
@@ -306,6 +307,8 @@ class AutomationActivities:
                     issue_type=step.issue_type,
                     summary=texts["summary"],
                     description=texts.get("description", ""),
+                    idempotency_key=inp.idempotency_key,
+                    retry=activity.info().attempt > 1,
                 )
                 return {"provider": "jira", "key": key, "url": url}
             if not isinstance(cfg, LinearConfig):
@@ -318,6 +321,7 @@ class AutomationActivities:
                 team_id=step.team_id,
                 title=texts["title"],
                 description=texts.get("description", ""),
+                idempotency_key=inp.idempotency_key,
             )
             return {"provider": "linear", "key": key, "url": url}
         except providers.ProviderFailed as exc:

@@ -8,7 +8,9 @@ but a name may resolve elsewhere by now). No redirects are followed; answers are
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 import httpx
 
@@ -32,6 +34,7 @@ mutation IssueCreate($input: IssueCreateInput!) {
   issueCreate(input: $input) { success issue { id identifier url } }
 }
 """
+LINEAR_ISSUE = "query Issue($id: String!) { issue(id: $id) { id identifier url } }"
 LINEAR_VIEWER = "query { viewer { id name } }"
 
 
@@ -85,6 +88,16 @@ def _jira_base(cfg: JiraConfig) -> str:
     return str(cfg.base_url).rstrip("/")
 
 
+def jira_label(idempotency_key: str) -> str:
+    """Return the label that marks the Jira issue a step's key created (`pagefree-<hash>`)."""
+    return "pagefree-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+
+
+def linear_issue_id(idempotency_key: str) -> str:
+    """Return the client-chosen Linear issue id (a UUID) for a step's idempotency key."""
+    return str(uuid5(NAMESPACE_URL, f"pagefree:linear-issue:{idempotency_key}"))
+
+
 async def jira_create_issue(
     settings: Settings,
     cfg: JiraConfig,
@@ -93,22 +106,36 @@ async def jira_create_issue(
     issue_type: str,
     summary: str,
     description: str,
+    idempotency_key: str | None = None,
+    retry: bool = False,
 ) -> tuple[str, str]:
-    """Create a Jira Cloud issue (REST v3, basic auth e-mail + API token); return key and URL."""
+    """Create a Jira Cloud issue (REST v3, basic auth e-mail + API token); return key and URL.
+
+    Jira ignores `Idempotency-Key` (sent anyway), so with a key the issue also gets the label
+    `jira_label(key)`, and a `retry` (a later attempt of the same step) first searches for an
+    issue with that label (`POST /rest/api/3/search/jql`) and returns it instead of creating
+    a second one: an attempt that timed out after Jira created the issue is not repeated.
+    """
     base = _jira_base(cfg)
+    auth = httpx.BasicAuth(cfg.email, cfg.api_token)
+    headers = {"Accept": "application/json"}
     fields: dict[str, Any] = {
         "project": {"key": project_key},
         "issuetype": {"name": issue_type},
         "summary": summary[:255],
         "description": adf(description),
     }
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+        label = jira_label(idempotency_key)
+        fields["labels"] = [label]
+        if retry:
+            found = await _jira_find(settings, base, auth, label)
+            if found is not None:
+                return found, f"{base}/browse/{found}"
     request = httpx.Request(
-        "POST",
-        f"{base}/rest/api/3/issue",
-        json={"fields": fields},
-        headers={"Accept": "application/json"},
+        "POST", f"{base}/rest/api/3/issue", json={"fields": fields}, headers=headers
     )
-    auth = httpx.BasicAuth(cfg.email, cfg.api_token)
     response = await _send(settings, "config.base_url", request, "Jira", auth)
     if response.status_code != 201:
         raise ProviderFailed(f"Jira answered {response.status_code}: {_excerpt(response)}")
@@ -118,16 +145,55 @@ async def jira_create_issue(
     return key, f"{base}/browse/{key}"
 
 
-async def linear_create_issue(
-    settings: Settings, cfg: LinearConfig, *, team_id: str, title: str, description: str
-) -> tuple[str, str]:
-    """Create a Linear issue with the `issueCreate` mutation; return identifier and URL."""
-    answer = await _linear(
-        settings,
-        cfg,
-        LINEAR_ISSUE_CREATE,
-        {"input": {"teamId": team_id, "title": title, "description": description}},
+async def _jira_find(settings: Settings, base: str, auth: httpx.Auth, label: str) -> str | None:
+    """Return the key of the issue labelled `label`, if any (enhanced JQL search)."""
+    request = httpx.Request(
+        "POST",
+        f"{base}/rest/api/3/search/jql",
+        json={
+            "jql": f'labels = "{label}" ORDER BY created ASC',
+            "fields": ["key"],
+            "maxResults": 1,
+        },
+        headers={"Accept": "application/json"},
     )
+    response = await _send(settings, "config.base_url", request, "Jira", auth)
+    if response.status_code != 200:
+        raise ProviderFailed(f"Jira answered {response.status_code}: {_excerpt(response)}")
+    issues = response.json().get("issues") or []
+    return str(issues[0]["key"]) if issues and issues[0].get("key") else None
+
+
+async def linear_create_issue(
+    settings: Settings,
+    cfg: LinearConfig,
+    *,
+    team_id: str,
+    title: str,
+    description: str,
+    idempotency_key: str | None = None,
+) -> tuple[str, str]:
+    """Create a Linear issue with the `issueCreate` mutation; return identifier and URL.
+
+    With a key, the call carries `Idempotency-Key` and the issue a client-chosen id
+    (`linear_issue_id(key)`, a UUID `IssueCreateInput.id` accepts). Linear refuses a second
+    issue with an id it holds, so a retried create cannot make a duplicate; when the create
+    is refused (or a retry cannot tell), the issue with that id is looked up and returned.
+    """
+    data: dict[str, Any] = {"teamId": team_id, "title": title, "description": description}
+    headers: dict[str, str] = {}
+    if idempotency_key is not None:
+        data["id"] = linear_issue_id(idempotency_key)
+        headers["Idempotency-Key"] = idempotency_key
+    try:
+        answer = await _linear(settings, cfg, LINEAR_ISSUE_CREATE, {"input": data}, headers)
+    except ProviderFailed:
+        if "id" not in data:
+            raise
+        existing = await _linear_issue(settings, cfg, data["id"], headers)
+        if existing is None:
+            raise
+        return existing
     created = (answer.get("data") or {}).get("issueCreate") or {}
     issue = created.get("issue") or {}
     if not created.get("success") or not issue.get("url"):
@@ -135,15 +201,37 @@ async def linear_create_issue(
     return str(issue.get("identifier") or issue.get("id")), str(issue["url"])
 
 
+async def _linear_issue(
+    settings: Settings, cfg: LinearConfig, issue_id: str, headers: dict[str, str]
+) -> tuple[str, str] | None:
+    """Return identifier and URL of the issue with `issue_id`, None if Linear has none."""
+    try:
+        answer = await _linear(settings, cfg, LINEAR_ISSUE, {"id": issue_id}, headers)
+    except ProviderFailed:
+        return None  # Linear answers an unknown id with an "Entity not found" error
+    issue = (answer.get("data") or {}).get("issue") or {}
+    if not issue.get("url"):
+        return None
+    return str(issue.get("identifier") or issue.get("id")), str(issue["url"])
+
+
 async def _linear(
-    settings: Settings, cfg: LinearConfig, query: str, variables: dict[str, Any]
+    settings: Settings,
+    cfg: LinearConfig,
+    query: str,
+    variables: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     # Personal API keys go as they are; OAuth access tokens would carry "Bearer ".
     request = httpx.Request(
         "POST",
         str(cfg.api_url),
         json={"query": query, "variables": variables},
-        headers={"Authorization": cfg.api_key, "Content-Type": "application/json"},
+        headers={
+            "Authorization": cfg.api_key,
+            "Content-Type": "application/json",
+            **(headers or {}),
+        },
     )
     response = await _send(settings, "config.api_url", request, "Linear")
     try:

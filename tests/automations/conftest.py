@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from app.config import Settings
 from app.db import SessionMaker
@@ -34,9 +36,11 @@ async def responder(sessionmaker: SessionMaker) -> Login:
 
 
 @pytest.fixture
-async def incident_id(sessionmaker: SessionMaker, settings: Settings) -> str:
-    """An incident row (critical, high urgency, "Disk full on db-1"); no workflow."""
-    return await runbook_helpers.incident(sessionmaker, settings)
+async def incident_id(
+    ts_env: WorkflowEnvironment, worker: Worker, sessionmaker: SessionMaker, settings: Settings
+) -> str:
+    """An open incident (critical, high urgency, "Disk full on db-1"), through its workflow."""
+    return await runbook_helpers.incident(ts_env.client, sessionmaker, settings)
 
 
 @pytest.fixture

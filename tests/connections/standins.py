@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,19 @@ LINEAR_KEY = "lin_api_0123456789abcdef"
 
 @dataclass
 class Recorded:
+    """What a Jira or Linear stand-in received, the issues it holds, how it misbehaves."""
+
     requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of every request, in order
+    issues: list[dict[str, Any]] = field(default_factory=list)  # created, in order
+    searches: list[dict[str, Any]] = field(default_factory=list)  # Jira JQL search bodies
+    hang_first: float = 0.0  # create the first issue, then wait this long before answering
+
+
+async def hang(recorded: Recorded) -> None:
+    """After the first issue is created, stall (the caller's timeout fires: it cannot know)."""
+    if recorded.hang_first and len(recorded.issues) == 1:
+        await asyncio.sleep(recorded.hang_first)
 
 
 def jira(recorded: Recorded) -> Starlette:
@@ -46,6 +59,7 @@ def jira(recorded: Recorded) -> Starlette:
         if not authorised(request):
             return unauthorised()
         body = await request.json()
+        recorded.headers.append({k.lower(): v for k, v in request.headers.items()})
         recorded.requests.append({"path": request.url.path, "body": body})
         fields = body.get("fields", {})
         if not fields.get("summary"):
@@ -63,6 +77,10 @@ def jira(recorded: Recorded) -> Starlette:
             )
         base = str(request.base_url).rstrip("/")
         n = len(recorded.requests)
+        recorded.issues.append(
+            {"id": str(10000 + n), "key": f"OPS-{n}", "labels": fields.get("labels", [])}
+        )
+        await hang(recorded)
         return JSONResponse(
             {
                 "id": str(10000 + n),
@@ -71,6 +89,22 @@ def jira(recorded: Recorded) -> Starlette:
             },
             status_code=201,
         )
+
+    async def search(request: Request) -> JSONResponse:
+        """`POST /rest/api/3/search/jql` (the enhanced search): only `labels = "…"` queries."""
+        if not authorised(request):
+            return unauthorised()
+        recorded.headers.append({k.lower(): v for k, v in request.headers.items()})
+        body = await request.json()
+        recorded.searches.append(body)
+        match = re.fullmatch(r'labels = "([^"]+)"( ORDER BY created ASC)?', body.get("jql", ""))
+        if match is None:
+            return JSONResponse(
+                {"errorMessages": ["Error in the JQL Query."], "errors": {}}, status_code=400
+            )
+        found = [i for i in recorded.issues if match.group(1) in i["labels"]]
+        issues = [{"id": i["id"], "key": i["key"], "fields": {}} for i in found]
+        return JSONResponse({"issues": issues[: int(body.get("maxResults", 50))]})
 
     async def myself(request: Request) -> JSONResponse:
         if not authorised(request):
@@ -86,6 +120,7 @@ def jira(recorded: Recorded) -> Starlette:
     return Starlette(
         routes=[
             Route("/rest/api/3/issue", create_issue, methods=["POST"]),
+            Route("/rest/api/3/search/jql", search, methods=["POST"]),
             Route("/rest/api/3/myself", myself, methods=["GET"]),
         ]
     )
@@ -111,6 +146,7 @@ def linear(recorded: Recorded) -> Starlette:
                 status_code=400,
             )
         body = json.loads(await request.body())
+        recorded.headers.append({k.lower(): v for k, v in request.headers.items()})
         recorded.requests.append(body)
         query = body.get("query", "")
         if "viewer" in query:
@@ -129,19 +165,43 @@ def linear(recorded: Recorded) -> Starlette:
                         "data": None,
                     }
                 )
+            if any(i["id"] == data.get("id") for i in recorded.issues):
+                # A client-chosen id Linear holds already: refused (assumed wording; the
+                # provider does not depend on it, it looks the id up after any refusal).
+                return JSONResponse(
+                    {
+                        "errors": [
+                            {
+                                "message": "Argument Validation Error: id already exists",
+                                "extensions": {"type": "invalid input", "code": "INPUT_ERROR"},
+                            }
+                        ],
+                        "data": None,
+                    }
+                )
             n = len(recorded.requests)
+            issue = {
+                "id": data.get("id") or f"9cfb482a-81e3-4154-b5b9-2c805e70a02{n}",
+                "identifier": f"ENG-{n}",
+                "url": f"https://linear.app/acme/issue/ENG-{n}/title",
+            }
+            recorded.issues.append(issue)
+            await hang(recorded)
+            return JSONResponse({"data": {"issueCreate": {"success": True, "issue": issue}}})
+        if "issue(id:" in query:
+            wanted = body["variables"]["id"]
+            for issue in recorded.issues:
+                if wanted in (issue["id"], issue["identifier"]):
+                    return JSONResponse({"data": {"issue": issue}})
             return JSONResponse(
                 {
-                    "data": {
-                        "issueCreate": {
-                            "success": True,
-                            "issue": {
-                                "id": f"9cfb482a-81e3-4154-b5b9-2c805e70a02{n}",
-                                "identifier": f"ENG-{n}",
-                                "url": f"https://linear.app/acme/issue/ENG-{n}/title",
-                            },
+                    "errors": [
+                        {
+                            "message": "Entity not found: Issue",
+                            "extensions": {"type": "invalid input", "code": "INPUT_ERROR"},
                         }
-                    }
+                    ],
+                    "data": None,
                 }
             )
         return JSONResponse({"errors": [{"message": "unknown query"}]}, status_code=400)
