@@ -110,7 +110,8 @@ def limiter(request: Request) -> RateLimiter:
     return found
 
 
-@ping_router.api_route("/heartbeat/{key}", methods=["GET", "POST"])
+@ping_router.get("/heartbeat/{key}", operation_id="ping_heartbeat_get")
+@ping_router.post("/heartbeat/{key}", operation_id="ping_heartbeat")
 async def ping(
     request: Request,
     session: SessionDep,

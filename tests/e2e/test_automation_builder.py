@@ -27,7 +27,7 @@ def settings(settings: Settings) -> Settings:
 async def test_build_save_list_and_dry_run(
     live: Live, chromium: Browser, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
-    incident_id = await helpers.incident(sessionmaker, settings)  # critical, high urgency
+    incident_id = await helpers.incident_row(sessionmaker, settings)  # critical, high urgency
     admin = await person(sessionmaker, Role.admin, name="Ada Admin")
     page = await (await chromium.new_context(viewport={"width": 1100, "height": 1400})).new_page()
     problems: list[str] = []  # script errors and Content-Security-Policy violations

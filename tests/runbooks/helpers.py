@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -9,9 +11,11 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db import SessionMaker
+from app.incidents import projection
 from tests import incident_helpers as ih
 from tests.factories import Login
 from tests.runbooks.standin import SECRET
+from workflows.incident_types import Actor, TimelineEventIn
 
 
 def definition(url: str, **extra: Any) -> dict[str, Any]:
@@ -79,3 +83,36 @@ async def incident(temporal: Client, sessionmaker: SessionMaker, settings: Setti
     )
     view = await ih.opened(handle)  # the incident row is written before it is numbered
     return view.incident_id
+
+
+async def incident_row(sessionmaker: SessionMaker, settings: Settings) -> str:
+    """Insert an incident row only (no workflow), for pages that read the projection; its id.
+
+    Runbook runs need a live incident workflow (`incident`); automation pages, dry runs and
+    re-runs of a recorded run only read the row.
+    """
+    (someone,) = await ih.users(sessionmaker, 1)
+    policy = await ih.policy(sessionmaker, settings, [ih.level(60, someone)])
+    service = await ih.service(sessionmaker, policy)
+    incident_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    async with sessionmaker() as session:
+        await projection.open_incident(
+            session=session,
+            incident_id=incident_id,
+            workflow_id=f"incident:{incident_id}",
+            run_id="r",
+            service_id=str(service.id),
+            dedup_key="disk",
+            title="Disk full on db-1",
+            severity="critical",
+            urgency="high",
+            policy_id=str(policy.id),
+            opened_at=now,
+            alerts=[],
+            events=[
+                TimelineEventIn(id=f"{incident_id}:opened", at=now, type="opened", actor=Actor())
+            ],
+        )
+        await session.commit()
+    return incident_id

@@ -228,7 +228,7 @@ async def test_new_from_a_template_fills_in_the_builder(
 async def test_dry_run_shows_what_fires_and_the_rendered_templates(
     web_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
-    incident_id = await helpers.incident(sessionmaker, settings)
+    incident_id = await helpers.incident_row(sessionmaker, settings)
     await _saved(sessionmaker, settings, play())
     quiet = play("Only warnings")
     quiet["conditions"] = [{"field": "severity", "op": "eq", "value": "warning"}]
@@ -406,7 +406,7 @@ def test_the_runs_panel_lists_steps_and_offers_a_rerun_for_failed_runs() -> None
 async def test_responders_rerun_a_failed_run_observers_cannot(
     live_app: FastAPI, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
-    incident_id = await helpers.incident(sessionmaker, settings)
+    incident_id = await helpers.incident_row(sessionmaker, settings)
     automation_id = await _saved(sessionmaker, settings, play())
     run_id = await _failed_run(sessionmaker, settings, automation_id, incident_id)
     observer = await browser_for(live_app, sessionmaker, Role.observer)
