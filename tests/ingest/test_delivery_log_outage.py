@@ -32,7 +32,8 @@ async def test_unreachable_database_is_retried_with_backoff_and_logged_once(
         await asyncio.sleep(1.6)
     # Without backoff: 1.6 s / 0.05 s = 32 tries. With it: 0.05, 0.1, 0.2, 0.4, 0.8 s apart.
     assert 3 <= attempts <= 6, attempts
-    assert dlog.failures == attempts
+    # Every attempt failed; the last may still be in flight when the sleep ends (seen in CI).
+    assert attempts - 1 <= dlog.failures <= attempts, (dlog.failures, attempts)
     warnings = [r for r in caplog.records if "delivery log failed" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].exc_info is None  # once, without a traceback
     await dlog.close()
