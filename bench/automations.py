@@ -42,16 +42,14 @@ from app import devstack
 from app.audit.models import Actor
 from app.automations import service as automations
 from app.automations.models import AutomationRun
-from app.catalog import service as catalog
-from app.catalog.models import Service, ServiceCreate
+from app.catalog.models import Service
 from app.config import Settings
 from app.db import SessionMaker, make_engine, make_sessionmaker, migrate
-from app.escalation import service as escalation
-from app.escalation.models import EscalationPolicyCreate
 from app.identity import service as identity
 from app.identity.models import Role, UserCreate
 from app.incidents import service as incidents
 from app.incidents.models import Incident
+from bench import seed
 from workflows import WORKFLOWS
 from workflows.incident_types import AlertIn
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
@@ -80,24 +78,7 @@ async def _seed(sessionmaker: SessionMaker, settings: Settings) -> Service:
             user_in=UserCreate(name="On call", email="oncall@bench.example", role=Role.responder),
             actor=SYSTEM,
         )
-        policy = await escalation.create_policy(
-            session=session,
-            policy_in=EscalationPolicyCreate.model_validate(
-                {
-                    "name": "bench",
-                    "levels": [
-                        {"delay": "PT1H", "targets": [{"type": "user", "id": str(user.id)}]}
-                    ],
-                }
-            ),
-            actor=SYSTEM,
-            settings=settings,
-        )
-        service = await catalog.create_service(
-            session=session,
-            service_in=ServiceCreate(name="bench", escalation_policy_id=policy.id),
-            actor=SYSTEM,
-        )
+        service = await seed.paged_service(session, settings, user.id)
         await session.commit()
         return service
 

@@ -38,18 +38,16 @@ from activities import build_activities
 from api import create_app
 from app import devstack
 from app.audit.models import Actor
-from app.catalog import service as catalog
-from app.catalog.models import Service, ServiceCreate
+from app.catalog.models import Service
 from app.config import Settings
 from app.db import SessionMaker, make_engine, make_sessionmaker, migrate
-from app.escalation import service as escalation
-from app.escalation.models import EscalationPolicyCreate
 from app.identity import service as identity
 from app.identity.models import ApiTokenCreate, Role, UserCreate
 from app.incidents import service as incidents
 from app.runbooks import service as runbooks
 from app.runbooks.models import Definition, RunbookCreate
 from app.temporal import LazyClient
+from bench import seed
 from workflows import WORKFLOWS
 from workflows.incident_types import AlertIn
 
@@ -96,24 +94,7 @@ async def _seed(
             token_in=ApiTokenCreate(name="bench"),
             actor=SYSTEM,
         )
-        policy = await escalation.create_policy(
-            session=session,
-            policy_in=EscalationPolicyCreate.model_validate(
-                {
-                    "name": "bench",
-                    "levels": [
-                        {"delay": "PT1H", "targets": [{"type": "user", "id": str(author.id)}]}
-                    ],
-                }
-            ),
-            actor=SYSTEM,
-            settings=settings,
-        )
-        service = await catalog.create_service(
-            session=session,
-            service_in=ServiceCreate(name="bench", escalation_policy_id=policy.id),
-            actor=SYSTEM,
-        )
+        service = await seed.paged_service(session, settings, author.id)
         runbook = await runbooks.create(
             session=session,
             settings=settings,
