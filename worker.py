@@ -20,7 +20,7 @@ from app.db import check_migrated, make_engine, make_sessionmaker
 from app.notify.channels import build_channels
 from app.statuspages.feeder import Feeder
 from app.temporal import connect
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("pagefree.worker")
 

@@ -50,8 +50,8 @@ from app.identity.models import Role, UserCreate
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from bench import seed
-from workflows import WORKFLOWS
 from workflows.incident_types import AlertIn
+from workflows.registry import WORKFLOWS
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
 
 SYSTEM = Actor.system(via="bench")

@@ -48,8 +48,8 @@ from app.runbooks import service as runbooks
 from app.runbooks.models import Definition, RunbookCreate
 from app.temporal import LazyClient
 from bench import seed
-from workflows import WORKFLOWS
 from workflows.incident_types import AlertIn
+from workflows.registry import WORKFLOWS
 
 SECRET = "bench-runner-secret-0123456789"  # noqa: S105 - a stand-in's key
 SYSTEM = Actor.system(via="bench")

@@ -40,7 +40,7 @@ from app.temporal import LazyClient  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.incident_helpers import alert  # noqa: E402
 from tests.live_server import free_port, serve  # noqa: E402
-from workflows import WORKFLOWS  # noqa: E402
+from workflows.registry import WORKFLOWS  # noqa: E402
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"

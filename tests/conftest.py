@@ -29,7 +29,7 @@ from activities import build_activities
 from app import devstack
 from app.config import Settings
 from app.db import SessionMaker, make_engine, make_sessionmaker, migrate
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 TEMPLATE = "pagefree_template"

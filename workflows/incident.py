@@ -19,9 +19,12 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 # Plain data types and pure functions: imported once, outside the sandbox,
 # instead of again for every workflow run (that cost ~25 ms and ~700 KiB each).
+# Spelled `import workflows.x as y`, not `from workflows import x`: the sandbox decides
+# passthrough by the imported name, and for `from workflows import x` that name is the
+# package, so the submodule was executed inside the sandbox again for every run.
 with workflow.unsafe.imports_passed_through():
-    from workflows import automation_rules
-    from workflows import incident_rules as rules
+    import workflows.automation_rules as automation_rules
+    import workflows.incident_rules as rules
     from workflows.automation_types import (
         INCIDENT_STATUS_SIGNAL,
         AutomationRunInput,

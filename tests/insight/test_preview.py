@@ -23,8 +23,8 @@ from app.schedules.models import LayerIn, OverrideIn, ScheduleCreate
 from tests import incident_helpers as h
 from tests.factories import assert_problem, login
 from tests.notify.helpers import reachable_user
-from workflows import WORKFLOWS
 from workflows.incident_types import DeliveryResult, SendNotification
+from workflows.registry import WORKFLOWS
 
 Sent = tuple[
     int, int, str, str, str | None

@@ -26,7 +26,7 @@ from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, build_channels
 from tests.notify.standins import Request, SlackStandIn, StandIn, TeamsStandIn, TwilioStandIn
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 REGION = "us-east-1"
 FROM_EMAIL = "pagefree@example.com"

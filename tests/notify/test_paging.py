@@ -17,8 +17,8 @@ from app.notify.models import ContactMethod
 from tests import incident_helpers as h
 from tests.notify.conftest import Providers, ses_sent, sns_sms, with_chat_channels
 from tests.notify.helpers import reachable_user
-from workflows import WORKFLOWS
 from workflows.incident_types import ActionIn, Actor
+from workflows.registry import WORKFLOWS
 
 pytestmark = pytest.mark.usefixtures("notify_worker")
 

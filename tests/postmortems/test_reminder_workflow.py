@@ -19,8 +19,8 @@ from app.notify.channels import Channels, Sent
 from app.postmortems.models import ActionItem
 from app.temporal import LazyClient
 from tests.postmortems.conftest import World
-from workflows import WORKFLOWS
 from workflows.action_item_types import ReminderState, wait_before_reminding, workflow_id
+from workflows.registry import WORKFLOWS
 
 
 class RecordingEmail:

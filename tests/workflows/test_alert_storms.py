@@ -16,9 +16,9 @@ from app.db import SessionMaker
 from app.incidents import service as incidents
 from app.incidents.models import Alert, Incident
 from tests import incident_helpers as h
-from workflows import WORKFLOWS
 from workflows.incident import PROJECTION_MAX_ALERTS, PROJECTION_MAX_BYTES
 from workflows.incident_types import Actor, AlertIn
+from workflows.registry import WORKFLOWS
 
 
 def _storm(n: int, dedup_key: str, *, big: bool = True) -> list[AlertIn]:

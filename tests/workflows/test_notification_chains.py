@@ -20,7 +20,6 @@ from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels
 from tests import incident_helpers as h
-from workflows import WORKFLOWS
 from workflows.incident_types import (
     ActionIn,
     Actor,
@@ -32,6 +31,7 @@ from workflows.incident_types import (
     PageLevel,
     ResolveIn,
 )
+from workflows.registry import WORKFLOWS
 
 PLAN = [0, 120, 300]  # seconds after the page: "push", "SMS", "voice"
 
