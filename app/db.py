@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +27,14 @@ SessionMaker = async_sessionmaker[AsyncSession]
 def utcnow() -> datetime:
     """Return the current instant, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def table(model: type[Any]) -> Table:
+    """Return a model's Core table. Writes on it skip the ORM's bulk-insert machinery (on the
+    incident's hot path that was ~5% of the worker's CPU, docs/benchmarks.md stop 24)."""
+    found = inspect(model).local_table
+    assert isinstance(found, Table)
+    return found
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

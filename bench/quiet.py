@@ -50,6 +50,7 @@ from bench.fixtures import BenchService, Fixtures
 from bench.procs import PeakRss, rss_mb
 from bench.report import Results, table
 from bench.runner import Bench
+from bench.scale import round_trips
 from bench.stack import Stack, log, pick_ports, start_dev, stop
 from tests.notify.conftest import PushService, vapid_keys
 from tests.notify.standins import Request, SlackStandIn, TwilioStandIn
@@ -439,6 +440,7 @@ async def _figures(bench: Bench, args: argparse.Namespace, standins: Standins) -
 
     async def opening() -> None:
         await figures.opening(bench, svc["open"])
+        await round_trips(bench, f"incident:{svc['open'].routing_key}:a0-", args.alerts)
         res.add(
             "a_twice",
             "a. pages sent twice",

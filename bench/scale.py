@@ -31,6 +31,8 @@ class HistoryStats:
     without_timer: int = 0  # workflows whose level deadline passed before a timer was set
     task_seconds: list[float] = field(default_factory=list)  # workflow task started→completed
     task_timeouts: int = 0
+    tasks: list[int] = field(default_factory=list)  # workflow tasks completed, per workflow
+    activities: dict[str, list[int]] = field(default_factory=dict)  # scheduled, by type
 
 
 async def history_stats(client: Client, workflow_ids: list[str]) -> HistoryStats:
@@ -40,7 +42,8 @@ async def history_stats(client: Client, workflow_ids: list[str]) -> HistoryStats
     async def one(wid: str) -> None:
         async with sem:
             history = await client.get_workflow_handle(wid).fetch_history()
-        due, started, fired = {}, 0.0, 0
+        due, started, fired, tasks = {}, 0.0, 0, 0
+        kinds: dict[str, int] = {}
         for e in history.events:
             if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
                 timeout = e.timer_started_event_attributes.start_to_fire_timeout
@@ -53,9 +56,16 @@ async def history_stats(client: Client, workflow_ids: list[str]) -> HistoryStats
                 started = _seconds(e.event_time)
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                 stats.task_seconds.append(_seconds(e.event_time) - started)
+                tasks += 1
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                name = e.activity_task_scheduled_event_attributes.activity_type.name
+                kinds[name] = kinds.get(name, 0) + 1
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
                 stats.task_timeouts += 1
         stats.without_timer += fired == 0
+        stats.tasks.append(tasks)
+        for name, n in kinds.items():
+            stats.activities.setdefault(name, []).append(n)
 
     await asyncio.gather(*(one(w) for w in workflow_ids))
     return stats
@@ -128,3 +138,24 @@ async def memory(bench: Bench, svc: BenchService, count: int) -> None:
         f"e: {count} incidents paged in {r['paged'] - r['t0']:.0f}s; worker RSS "
         f"{before['worker']:.0f} -> {after['worker']:.0f} MB (peak {peak_worker:.0f})"
     )
+
+
+async def round_trips(bench: Bench, wid_prefix: str, count: int, sample: int = 50) -> None:
+    """Count the workflow tasks and activities of a sample of the incidents just paged.
+
+    Read a few seconds after the last first page, when each incident rests on its level-1
+    timer: what opening and paging one incident cost the Temporal server.
+    """
+    await asyncio.sleep(3)
+    client = await Client.connect(bench.stack.temporal)
+    step = max(count // sample, 1)
+    hist = await history_stats(client, [f"{wid_prefix}{i}" for i in range(0, count, step)])
+    n = len(hist.tasks)
+    tasks = sum(hist.tasks) / n
+    acts = {name: sum(v) / n for name, v in sorted(hist.activities.items())}
+    bench.results.add("a_tasks", "a. workflow tasks per incident (to its first timer)", "", tasks)
+    bench.results.add(
+        "a_activities", "a. activities per incident (to its first timer)", "", sum(acts.values())
+    )
+    shown = ", ".join(f"{name} {v:.1f}" for name, v in acts.items())
+    log(f"a: per incident (sample of {n}) {tasks:.1f} workflow tasks; activities: {shown}")

@@ -12,17 +12,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app import metrics
-from app.db import utcnow
+from app.db import table, utcnow
 from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from workflows.incident_types import AlertIn, AlertRef, Projection, TimelineEventIn
 
 NOTIFY_CHANNEL = "pagefree_incidents"
+ALERTS = table(Alert)
+INCIDENTS = table(Incident)
+NOTIFICATIONS = table(Notification)
+EVENTS = table(TimelineEvent)
 
 
 async def notify(session: AsyncSession, incident_id: str, kind: str, **extra: Any) -> None:
@@ -50,10 +53,7 @@ async def insert_events(
         for e in events
     ]
     written = await session.execute(
-        insert(TimelineEvent)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(col(TimelineEvent.type), col(TimelineEvent.at))
+        insert(EVENTS).values(rows).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at)
     )
     metrics.events_recorded((type_, at) for type_, at in written.all() if at is not None)
 
@@ -90,7 +90,7 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
             "details": _jsonable(a.details),
             "received_at": first["received_at"] if first else a.received_at,
         }
-    stmt = insert(Alert).values(list(rows.values()))
+    stmt = insert(ALERTS).values(list(rows.values()))
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["id"],
@@ -103,8 +103,8 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
             },
             # An id is never moved to another incident. A staged row is taken: its staging
             # may have committed although the sender timed out and sent the alert whole.
-            where=(col(Alert.incident_id) == stmt.excluded.incident_id)
-            | col(Alert.incident_id).is_(None),
+            where=(ALERTS.c.incident_id == stmt.excluded.incident_id)
+            | ALERTS.c.incident_id.is_(None),
         )
     )
 
@@ -132,7 +132,7 @@ async def stage_alerts(session: AsyncSession, alerts: list[AlertIn]) -> None:
     signal never reached a workflow is pruned after STAGED_RETENTION.
     """
     if alerts:
-        stmt = insert(Alert).values([_alert_row(a, None) for a in alerts])
+        stmt = insert(ALERTS).values([_alert_row(a, None) for a in alerts])
         await session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
 
 
@@ -225,7 +225,7 @@ async def open_incident(
 ) -> int:
     """Insert the incident row (once) with its first alert and events; return its number."""
     stmt = (
-        insert(Incident)
+        insert(INCIDENTS)
         .values(
             id=UUID(incident_id),
             title=title,
@@ -245,7 +245,7 @@ async def open_incident(
             version=0,
         )
         .on_conflict_do_nothing(index_elements=["id"])
-        .returning(col(Incident.number))
+        .returning(INCIDENTS.c.number)
     )
     number = await session.scalar(stmt)
     if number is not None:
@@ -333,7 +333,7 @@ async def record_delivery(
     """Write a delivery-log row and its timeline event once; return (id, newly written)."""
     row_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:notification:{idempotency_key}")
     stmt = (
-        insert(Notification)
+        insert(NOTIFICATIONS)
         .values(
             id=row_id,
             idempotency_key=idempotency_key,
@@ -352,7 +352,7 @@ async def record_delivery(
             sent_at=(sent_at or at) if status in ("sent", "delivered") else None,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(col(Notification.id))
+        .returning(NOTIFICATIONS.c.id)
     )
     written = await session.scalar(stmt) is not None
     if written:
@@ -369,18 +369,13 @@ async def _observe_first_page(
     session: AsyncSession, incident_id: UUID, row_id: UUID, sent_at: datetime
 ) -> None:
     """Observe alert → first notification latency when this row is the incident's first sent."""
-    earlier = await session.scalar(
-        select(col(Notification.id))
-        .where(
-            col(Notification.incident_id) == incident_id,
-            col(Notification.id) != row_id,
-            col(Notification.status).in_(["sent", "delivered"]),
-        )
-        .limit(1)
+    first_alert = await session.scalar(
+        text(
+            "SELECT min(received_at) FROM alerts WHERE incident_id = :inc AND NOT EXISTS ("
+            " SELECT 1 FROM notifications WHERE incident_id = :inc AND id <> :row"
+            " AND status IN ('sent', 'delivered'))"
+        ),
+        {"inc": incident_id, "row": row_id},
     )
-    if earlier is None:
-        first_alert = await session.scalar(
-            select(func.min(col(Alert.received_at))).where(col(Alert.incident_id) == incident_id)
-        )
-        if first_alert is not None:
-            metrics.first_page(first_alert, sent_at)
+    if first_alert is not None:
+        metrics.first_page(first_alert, sent_at)

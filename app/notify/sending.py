@@ -15,12 +15,12 @@ from uuid import UUID
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
 
 from app.config import Settings
 from app.db import SessionMaker, utcnow
-from app.identity.models import User
 from app.incidents import projection
-from app.incidents.models import Incident, TimelineEvent
+from app.incidents.models import TimelineEvent
 from app.notify import messages
 from app.notify import service as notify
 from app.notify.channels import Channels, DeliveryError, Sent
@@ -28,7 +28,7 @@ from app.notify.channels.base import ChatPoster
 from app.notify.channels.chat import adaptive_card
 from app.notify.links import Action, make_link_token
 from app.notify.messages import PageFacts
-from app.notify.models import ContactMethod, ContactType
+from app.notify.models import ContactType
 from app.slack import messages as slack_messages
 from app.slack import service as slack
 from workflows.incident_types import (
@@ -109,11 +109,26 @@ class PageSender:
     async def prepare(self, inp: SendNotification, now: datetime) -> tuple[Target, PageFacts]:
         """Return the step's target and what the page says (with signed links where carried)."""
         async with self.sessionmaker() as session:
-            user = await session.get(User, UUID(inp.user_id))
-            incident = await session.get(Incident, UUID(inp.incident_id))
-            method = None
-            if inp.step.contact_method_id:
-                method = await session.get(ContactMethod, UUID(inp.step.contact_method_id))
+            # One round trip: the user's time zone, when the incident opened, the method.
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT u.timezone, i.created_at, m.id, m.type, m.address, m.verified"
+                        " FROM (SELECT 1) AS one"
+                        " LEFT JOIN users u ON u.id = :user"
+                        " LEFT JOIN incidents i ON i.id = :incident"
+                        " LEFT JOIN contact_methods m ON m.id = :method"
+                    ),
+                    {
+                        "user": UUID(inp.user_id),
+                        "incident": UUID(inp.incident_id),
+                        "method": UUID(inp.step.contact_method_id)
+                        if inp.step.contact_method_id
+                        else None,
+                    },
+                )
+            ).one()
+        timezone, opened_at, method_id, method_type, method_address, verified = row
         base = self.settings.base_url
         facts = PageFacts(
             number=inp.number,
@@ -122,10 +137,10 @@ class PageSender:
             severity=inp.severity,
             url=f"{base}/incidents/{inp.incident_id}",
             level=inp.level,
-            opened_at=incident.created_at if incident else None,
-            timezone=user.timezone if user else "UTC",
+            opened_at=opened_at,
+            timezone=timezone or "UTC",
         )
-        if inp.step.channel == "log" or method is None:
+        if inp.step.channel == "log" or method_id is None:
             return Target(inp.step.channel, inp.step.address or "", None), facts
         # E-mail and push carry signed links: a push payload is encrypted end to end for the
         # subscribed browser (aes128gcm), so the push service cannot read or use the link.
@@ -145,8 +160,8 @@ class PageSender:
                 return f"{base}/ack/{token}"
 
             facts = replace(facts, ack_url=link("acknowledge"), resolve_url=link("resolve"))
-        address = method.address if method.verified else ""
-        return Target(str(method.type), address, method.id), facts
+        address = method_address if verified else ""
+        return Target(str(method_type), address, method_id), facts
 
     async def send(self, target: Target, facts: PageFacts, inp: SendNotification) -> Sent:
         """Send the page; raise DeliveryError when the channel refuses or cannot be reached."""

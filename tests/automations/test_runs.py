@@ -86,10 +86,10 @@ async def finished(ts_env: WorkflowEnvironment, workflow_id: str, timeout: float
 
 async def timer_started(ts_env: WorkflowEnvironment, workflow_id: str) -> bool:
     handle = ts_env.client.get_workflow_handle(workflow_id)
-    return any(
-        e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
-        async for e in handle.fetch_history_events()
-    )
+    async for e in handle.fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            return True
+    return False
 
 
 async def test_webhook_retries_carry_one_idempotency_key_and_the_run_is_recorded(
