@@ -40,7 +40,7 @@ def build_activities(
         incident.load_policy,
         incident.page_level,
         slack.sync_chat,
-        notify.send_notification,
+        notify.send_notifications,
         announce.announce_page,
         action_items.remind_action_item,
         status_pages.advance_maintenance,

@@ -6,6 +6,8 @@ the retry limit (the last failure goes on the timeline), and the error types not
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -13,7 +15,13 @@ from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, DeliveryError
 from app.notify.sending import Announcer, Attempt, PageSender, page_text
-from workflows.incident_types import AnnouncePage, DeliveryResult, SendNotification
+from workflows.incident_types import (
+    AnnouncePage,
+    Deliveries,
+    DeliveryResult,
+    SendNotification,
+    SendNotifications,
+)
 
 PERMANENT = "PermanentDeliveryError"
 TRANSIENT = "TransientDeliveryError"
@@ -30,10 +38,38 @@ class NotifyActivities:
     def __init__(self, sessionmaker: SessionMaker, settings: Settings, channels: Channels):
         self.sender = PageSender(sessionmaker, settings, channels)
 
-    @activity.defn(name="send_notification")
-    async def send_notification(self, inp: SendNotification) -> DeliveryResult:
-        """Send one step; log the attempt; raise for a failure (non-retryable if permanent)."""
+    @activity.defn(name="send_notifications")
+    async def send_notifications(self, inp: SendNotifications) -> Deliveries:
+        """Send the steps due at one moment side by side; log each attempt of each step.
+
+        A retry sends only the steps no earlier attempt finished (sent, or failed for good),
+        so a flaky SMS provider never sends the e-mail twice. Raises when a step failed: a
+        retryable error while some failure may pass, else a final one.
+        """
         info = activity.info()
+        todo = (
+            inp.sends
+            if info.attempt == 1
+            else await self.sender.unfinished(inp.sends, info.attempt)
+        )
+        outcomes = await asyncio.gather(
+            *(self._send(send, info) for send in todo), return_exceptions=True
+        )
+        for outcome in outcomes:  # a database error: the whole attempt is retried
+            if isinstance(outcome, BaseException) and not isinstance(outcome, DeliveryError):
+                raise outcome
+        failed = [o for o in outcomes if isinstance(o, DeliveryError)]
+        if failed:
+            permanent = all(f.permanent for f in failed)
+            raise ApplicationError(
+                "; ".join(str(f) for f in failed),
+                type=PERMANENT if permanent else TRANSIENT,
+                non_retryable=permanent,
+            )
+        return Deliveries(results=[o for o in outcomes if isinstance(o, DeliveryResult)])
+
+    async def _send(self, inp: SendNotification, info: activity.Info) -> DeliveryResult:
+        """Send one step; log the attempt; raise DeliveryError for a failure."""
         # The first attempt keeps the step's key, so rows written before retries were logged
         # one per attempt keep their ids.
         key = inp.idempotency_key if info.attempt == 1 else f"{inp.idempotency_key}#{info.attempt}"
@@ -53,11 +89,7 @@ class NotifyActivities:
                 info.attempt,
                 exc,
             )
-            raise ApplicationError(
-                str(exc),
-                type=PERMANENT if exc.permanent else TRANSIENT,
-                non_retryable=exc.permanent,
-            ) from exc
+            raise
         row_id = await self.sender.record_sent(inp, attempt, target, message, sent)
         activity.logger.info(
             "page #%s to user %s via %s/%s", inp.number, inp.user_id, target.channel, sent.provider

@@ -58,7 +58,7 @@ from tests.notify.standins import Request, SlackStandIn, TwilioStandIn
 SID, TOKEN, NUMBER = "AC" + "c" * 32, "bench-twilio-token", "+15557654321"
 SLACK_TOKEN = "xoxb-bench"  # noqa: S105 - a stand-in's token
 SMALL = {"alerts": 100, "storm_open": 300, "storm_seconds": 10, "page_seconds": 15, "open": 800}
-FULL = {"alerts": 200, "storm_open": 2000, "storm_seconds": 30, "page_seconds": 30, "open": 10_000}
+FULL = {"alerts": 600, "storm_open": 2000, "storm_seconds": 30, "page_seconds": 30, "open": 10_000}
 CRASH_DELAY = 6.0  # level 1's delay in d, as in the issue
 
 

@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         AlertIn,
         AnnouncePage,
         Chain,
-        DeliveryResult,
+        Deliveries,
         IncidentInput,
         IncidentState,
         IncidentView,
@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         ReassignIn,
         ResolveIn,
         SendNotification,
+        SendNotifications,
         SeverityIn,
         SnoozeIn,
         SyncChat,
@@ -449,36 +450,43 @@ class IncidentWorkflow:
                 except TimeoutError:
                     pass
             # The next step never waits for this one: a channel that hangs or retries for
-            # minutes must not hold up "SMS after 2 minutes".
-            self.s = rules.step_started(self.s, chain.page_id)
-            self._in_background(self._send_step(chain, index))
-            index += 1
+            # minutes must not hold up "SMS after 2 minutes". Steps due at the same moment
+            # (push, e-mail and SMS at once) go out side by side in one activity.
+            end = rules.due_together(chain.steps, index)
+            self.s = rules.steps_started(self.s, chain.page_id, end - index)
+            self._in_background(self._send_steps(chain, index, end))
+            index = end
         self._chains.pop(chain.page_id, None)
         self.s = rules.chain_done(self.s, chain.page_id)
 
-    async def _send_step(self, chain: Chain, index: int) -> None:
-        """Send one step of a chain (an activity with retries); a failure is logged, not raised."""
-        s, step = self.s, chain.steps[index]
+    async def _send_steps(self, chain: Chain, first: int, end: int) -> None:
+        """Send steps `first`..`end` of a chain (one activity, retried for the steps that failed
+        transiently); a failure is logged, not raised."""
+        s = self.s
+        sends = [
+            SendNotification(
+                idempotency_key=f"{s.incident_id}:{chain.page_id}:{index}",
+                position=chain.page_id,
+                incident_id=s.incident_id,
+                number=s.number,
+                title=s.title,
+                service_name=s.service_name,
+                severity=s.severity,
+                user_id=chain.user_id,
+                level=chain.level,
+                step=chain.steps[index],
+                attempt_at=workflow.now(),
+            )
+            for index in range(first, end)
+        ]
         try:
             await workflow.execute_activity(
-                "send_notification",
-                SendNotification(
-                    idempotency_key=f"{s.incident_id}:{chain.page_id}:{index}",
-                    position=chain.page_id,
-                    incident_id=s.incident_id,
-                    number=s.number,
-                    title=s.title,
-                    service_name=s.service_name,
-                    severity=s.severity,
-                    user_id=chain.user_id,
-                    level=chain.level,
-                    step=step,
-                    attempt_at=workflow.now(),
-                ),
-                result_type=DeliveryResult,
+                "send_notifications",
+                SendNotifications(sends=sends),
+                result_type=Deliveries,
                 start_to_close_timeout=SEND_TIMEOUT,
                 retry_policy=SEND_RETRY,
-                summary=f"notify via {step.channel}",
+                summary="notify via " + ", ".join(str(x.step.channel) for x in sends),
             )
         except ActivityError:
             # A channel that keeps failing must not stop the chain or the escalation: the

@@ -29,6 +29,7 @@ from workflows.incident_types import (
     IncidentState,
     IncidentView,
     NoteIn,
+    NotificationStep,
     OpenedIncident,
     PagedLevel,
     PolicySnapshot,
@@ -289,11 +290,19 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
     return Outcome(s, commands)
 
 
-def step_started(s: IncidentState, page_id: int) -> IncidentState:
-    """A chain's next step went out: move the chain on (carried across continue-as-new)."""
+def due_together(steps: list[NotificationStep], index: int) -> int:
+    """Return the end of the run of steps from `index` that share its delay (sent as one)."""
+    end = index + 1
+    while end < len(steps) and steps[end].delay_seconds == steps[index].delay_seconds:
+        end += 1
+    return end
+
+
+def steps_started(s: IncidentState, page_id: int, count: int) -> IncidentState:
+    """A chain's next `count` steps went out: move the chain on (carried across continue-as-new)."""
     s = _copy(s)
     s.chains = [
-        c.model_copy(update={"next_step": c.next_step + 1}) if c.page_id == page_id else c
+        c.model_copy(update={"next_step": c.next_step + count}) if c.page_id == page_id else c
         for c in s.chains
     ]
     return s

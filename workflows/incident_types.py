@@ -327,12 +327,24 @@ class SendNotification(BaseModel):
     attempt_at: datetime
 
 
+class SendNotifications(BaseModel):
+    """The steps of one chain that are due at the same moment: sent side by side, one activity."""
+
+    sends: list[SendNotification]
+
+
 class DeliveryResult(BaseModel):
     notification_id: str
     status: Literal["queued", "sent", "delivered", "failed"]
     channel: str
     provider: str
     error: str | None = None
+
+
+class Deliveries(BaseModel):
+    """What a `send_notifications` attempt delivered (steps sent by an earlier try are absent)."""
+
+    results: list[DeliveryResult]
 
 
 class LoadPolicy(BaseModel):

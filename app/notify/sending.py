@@ -1,6 +1,6 @@
 """Deliver a page: resolve its target, send it through a channel, log every attempt, announce.
 
-The delivery logic behind the `send_notification` and `announce_page` activities, which only
+The delivery logic behind the `send_notifications` and `announce_page` activities, which only
 add what Temporal knows (attempt numbers, retry limits, the error types it must not retry).
 """
 
@@ -162,6 +162,32 @@ class PageSender:
             facts = replace(facts, ack_url=link("acknowledge"), resolve_url=link("resolve"))
         address = method_address if verified else ""
         return Target(str(method_type), address, method_id), facts
+
+    async def unfinished(
+        self, sends: list[SendNotification], attempt: int
+    ) -> list[SendNotification]:
+        """Return the steps no attempt before `attempt` finished: none sent, none failed for good.
+
+        A step's attempts log rows `key`, `key#2`, `key#3` …; a final failure also wrote the
+        timeline event `key:failed` (`page_event`).
+        """
+        keys = [s.idempotency_key for s in sends]
+        tries = [k if n == 1 else f"{k}#{n}" for k in keys for n in range(1, attempt)]
+        async with self.sessionmaker() as session:
+            done = set(
+                (
+                    await session.execute(
+                        text(
+                            "SELECT split_part(idempotency_key, '#', 1) FROM notifications"
+                            " WHERE idempotency_key = ANY(:tries) AND status <> 'failed'"
+                            " UNION SELECT left(id, length(id) - 7) FROM timeline_events"
+                            " WHERE id = ANY(:failed)"
+                        ),
+                        {"tries": tries, "failed": [f"{k}:failed" for k in keys]},
+                    )
+                ).scalars()
+            )
+        return [s for s in sends if s.idempotency_key not in done]
 
     async def send(self, target: Target, facts: PageFacts, inp: SendNotification) -> Sent:
         """Send the page; raise DeliveryError when the channel refuses or cannot be reached."""

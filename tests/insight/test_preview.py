@@ -23,7 +23,12 @@ from app.schedules.models import LayerIn, OverrideIn, ScheduleCreate
 from tests import incident_helpers as h
 from tests.factories import assert_problem, login
 from tests.notify.helpers import reachable_user
-from workflows.incident_types import DeliveryResult, SendNotification
+from workflows.incident_types import (
+    Deliveries,
+    DeliveryResult,
+    SendNotification,
+    SendNotifications,
+)
 from workflows.registry import WORKFLOWS
 
 Sent = tuple[
@@ -46,14 +51,19 @@ async def recording_worker(
     """The real paging activities; sends are recorded with the workflow's instant, not sent."""
     real = IncidentActivities(sessionmaker, settings)
 
-    @activity.defn(name="send_notification")
-    async def send_notification(inp: SendNotification) -> DeliveryResult:
-        sends.append(inp)
-        return DeliveryResult(
-            notification_id=str(uuid.uuid4()),
-            status="sent",
-            channel=inp.step.channel,
-            provider="test",
+    @activity.defn(name="send_notifications")
+    async def send_notifications(inp: SendNotifications) -> Deliveries:
+        sends.extend(inp.sends)
+        return Deliveries(
+            results=[
+                DeliveryResult(
+                    notification_id=str(uuid.uuid4()),
+                    status="sent",
+                    channel=one.step.channel,
+                    provider="test",
+                )
+                for one in inp.sends
+            ]
         )
 
     acts = [
@@ -61,7 +71,7 @@ async def recording_worker(
         real.record_incident,
         real.load_policy,
         real.page_level,
-        send_notification,
+        send_notifications,
     ]
     async with Worker(
         ts_env.client, task_queue=settings.temporal_task_queue, workflows=WORKFLOWS, activities=acts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import ssl
@@ -25,9 +26,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Return a port free now, below the kernel's ephemeral range (32768-60999 on Linux).
+
+    The stack binds it up to a minute later. Meanwhile the Temporal dev server binds its own
+    services to ports the kernel hands out from the ephemeral range (port 0), and once took
+    the port picked for the API that way ("address already in use", the API never came up).
+    """
+    for _ in range(200):
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 @pytest.fixture

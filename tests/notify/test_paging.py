@@ -135,6 +135,56 @@ async def test_transient_failures_retry_with_backoff_one_row_per_attempt(
     assert types.count("notified") == 1 and "notification_failed" not in types
 
 
+async def test_steps_due_together_go_in_one_activity_and_a_retry_resends_only_the_failed(
+    ts_env: WorkflowEnvironment,
+    sessionmaker: SessionMaker,
+    no_failover_worker: Settings,
+    providers: Providers,
+) -> None:
+    s: Settings = no_failover_worker  # type: ignore[assignment]
+    providers.twilio.fail, providers.twilio.fail_times = (500, 20500), 2
+    email = "together@example.com"
+    user, _ = await reachable_user(sessionmaker, ("sms", "+15552223339", 0), ("email", email, 0))
+    handle, v = await _incident(sessionmaker, s, ts_env, h.level(3600, user))
+    rows = await _rows(sessionmaker, v.incident_id, 4)
+    sms = [(r.attempt, r.status) for r in rows if r.channel == "sms"]
+    mails = [(r.attempt, r.status) for r in rows if r.channel == "email"]
+    # The SMS was tried three times; the e-mail, sent by the first attempt, never again.
+    assert sms == [(1, "failed"), (2, "failed"), (3, "sent")] and mails == [(1, "sent")]
+    assert len(ses_sent(email)) == 1
+    history = await handle.fetch_history()
+    sends = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name.startswith("send")
+    ]
+    assert sends == ["send_notifications"]  # both steps, one activity
+    assert (await h.types(sessionmaker, v.incident_id)).count("notified") == 2
+
+
+async def test_a_permanent_failure_beside_a_sent_step_is_final_and_sends_nothing_twice(
+    ts_env: WorkflowEnvironment,
+    sessionmaker: SessionMaker,
+    notify_settings: Settings,
+    providers: Providers,
+) -> None:
+    providers.twilio.fail = (400, 21211)  # invalid 'To' number: permanent
+    email = "together-perm@example.com"
+    user, _ = await reachable_user(sessionmaker, ("sms", "+15552223340", 0), ("email", email, 0))
+    _, v = await _incident(sessionmaker, notify_settings, ts_env, h.level(3600, user))
+    rows = await _rows(sessionmaker, v.incident_id, 2)
+    assert sorted((r.channel, r.status, r.attempt) for r in rows) == [
+        ("email", "sent", 1),
+        ("sms", "failed", 1),
+    ]
+    await ts_env.sleep(120)  # past every retry the policy would allow
+    assert len(await h.deliveries(sessionmaker, v.incident_id)) == 2
+    assert len(providers.twilio.requests) == 1 and len(ses_sent(email)) == 1
+    types = await h.types(sessionmaker, v.incident_id)
+    assert types.count("notified") == 1 and types.count("notification_failed") == 1
+
+
 async def test_a_step_that_keeps_retrying_does_not_hold_up_the_next_step(
     ts_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,

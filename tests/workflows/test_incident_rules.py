@@ -231,6 +231,16 @@ def test_a_level_lasts_its_delay_from_when_it_fired() -> None:
 
 
 @pytest.mark.parametrize(
+    ("delays", "index", "end"),
+    [([0], 0, 1), ([0, 0, 0], 0, 3), ([0, 0, 120], 0, 2), ([0, 0, 120], 2, 3),
+     ([0, 120, 120, 300], 1, 3), ([0, 120, 0], 0, 1)],
+)  # fmt: skip
+def test_steps_due_together_are_sent_as_one(delays: list[int], index: int, end: int) -> None:
+    steps = [NotificationStep(channel="log", address="x", delay_seconds=d) for d in delays]
+    assert rules.due_together(steps, index) == end
+
+
+@pytest.mark.parametrize(
     ("seconds", "ok"),
     [(0, False), (0.5, False), (MIN_SNOOZE.total_seconds(), True), (3600, True),
      (MAX_SNOOZE.total_seconds(), True), (MAX_SNOOZE.total_seconds() + 1, False)],

@@ -60,7 +60,7 @@ async def chain_worker(
         return planned(await real.page_level(inp))
 
     acts = [open_incident, real.record_incident, real.load_policy, page_level,
-            notify.send_notification]  # fmt: skip
+            notify.send_notifications]  # fmt: skip
     async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
                       workflows=WORKFLOWS, activities=acts) as w:  # fmt: skip
         yield w
@@ -169,7 +169,7 @@ async def announcing_worker(
         seen.append(inp)
 
     acts = [open_incident, real.record_incident, real.load_policy, page_level,
-            notify.send_notification, announce_page]  # fmt: skip
+            notify.send_notifications, announce_page]  # fmt: skip
     async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
                       workflows=WORKFLOWS, activities=acts):  # fmt: skip
         yield seen

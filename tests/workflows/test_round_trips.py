@@ -3,7 +3,8 @@ timer, counted from its history (docs/benchmarks.md has the figures).
 
 Before the second edition of the engine: 5 activities (open_incident, record_incident,
 page_level, record_incident, send_notification) and 6 workflow tasks. Now: open_incident
-(which also pages level 1 and writes its assignees) and the send, in 3 workflow tasks.
+(which also pages level 1 and writes its assignees) and one send_notifications for the steps
+due at once, in 3 workflow tasks.
 """
 
 from __future__ import annotations
