@@ -34,6 +34,15 @@ log = logging.getLogger("pagefree.worker")
 # whole histories on the shared queue — slower under overload, never lost (docs/design.md).
 STICKY_TIMEOUT = timedelta(seconds=5)
 
+# How many workflow runs the worker keeps in memory (the sticky cache); a run that is not
+# cached replays its history when its timer or an alert wakes it. A trade-off, measured in
+# docs/benchmarks.md (stop 24): the garbage collector's full passes over 2,000 cached runs
+# stretch the tail of an alert storm into one incident (bench b at 2,000 open: p99 0.9-2.9 s,
+# 117-182 ms with 500 cached), but with 500 new incidents evict runs that are still paging
+# and replay them: opening slowed from 16 to 10/s and alert -> first SMS at 10/s went from
+# p99 735 ms to 1.26 s. First pages matter most, so 2,000 (worker RSS 810 MB at 10,000 open).
+CACHED_WORKFLOWS = 2000
+
 
 def compile_workflow_modules() -> None:
     """Write the bytecode of the workflow modules once, at start.
@@ -88,7 +97,7 @@ async def run(settings: Settings) -> None:
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(make_sessionmaker(engine), settings, channels),
-        max_cached_workflows=2000,
+        max_cached_workflows=CACHED_WORKFLOWS,
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
     stop = asyncio.Event()

@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 import psutil
 from moto.server import ThreadedMotoServer
+from temporalio.client import Client
 
 from bench import figures
 from bench.db import Probe, like_prefix
@@ -184,9 +185,11 @@ done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     '\\n{"requests": %%d, "duration_us": %%d, "non2xx": %%d, "connect": %%d, "read": %%d, ' ..
-    '"write": %%d, "timeout": %%d, "p50_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
+    '"write": %%d, "timeout": %%d, "p50_us": %%d, "p90_us": %%d, "p95_us": %%d, ' ..
+    '"p99_us": %%d, "max_us": %%d}\\n',
     summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(99), latency.max))
 end
 """
 
@@ -244,6 +247,18 @@ async def storm(bench: Bench, svc: BenchService, seconds: float, open_now: int) 
     stored = await bench.probe.alert_count(wid)
     res.add(
         "b_lost", "b. storm alerts accepted but not counted", "count", max(accepted + 1 - stored, 0)
+    )
+    runs = [
+        r
+        async for r in (await Client.connect(bench.stack.temporal)).list_workflows(
+            f"WorkflowId = '{wid}'"
+        )
+    ]
+    res.add("b_runs", "b. runs of the storm's incident (continue-as-new)", "count", len(runs))
+    log(
+        f"b: latency p50 {w['p50_us'] / 1000:.0f}, p90 {w['p90_us'] / 1000:.0f}, "
+        f"p95 {w['p95_us'] / 1000:.0f}, p99 {w['p99_us'] / 1000:.0f}, "
+        f"max {w['max_us'] / 1000:.0f} ms; the incident ran as {len(runs)} run(s)"
     )
     log(
         f"b: {accepted} accepted in {w['duration_us'] / 1e6:.1f}s "
