@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
@@ -98,6 +99,22 @@ class Stage:
         run_id = await self.started(runbook["id"])
         await until(lambda: len(self.runner.requests) >= 1)
         return runbook, run_id
+
+    async def backing_off(self, run_id: str) -> None:
+        """Wait until the run rests on its back-off timer after a failed attempt.
+
+        A cancel that reaches the run while an attempt's result is on its way is refused by
+        the time-skipping server ("ACTIVITY_UNKNOWN"), and the run then stalls, which the real
+        server handles as one more event. Between attempts there is no such gap.
+        """
+        handle = self.ts_env.client.get_workflow_handle(workflow_id(run_id))
+        deadline = asyncio.get_running_loop().time() + 10
+        while asyncio.get_running_loop().time() < deadline:
+            async for e in handle.fetch_history_events():
+                if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"run {run_id} never backed off")
 
     async def finished(self, run_id: str, record_as: str | None = None) -> dict[str, Any]:
         """Wait for the run's workflow (time skips meanwhile); return the run's API view."""
@@ -252,6 +269,7 @@ async def test_cancel_stops_a_run_between_attempts(
     stage: Stage, sessionmaker: SessionMaker
 ) -> None:
     _, run_id = await stage.running([503], retries=10)
+    await stage.backing_off(run_id)
     cancel = f"/api/v1/runbook-runs/{run_id}/cancel"
     r = await stage.client.post(cancel, headers=stage.responder.headers)
     assert r.status_code == 202, r.text
@@ -289,6 +307,7 @@ async def test_an_edit_during_a_run_changes_nothing(stage: Stage) -> None:
 
 async def test_deprecating_cancels_running_runs(stage: Stage) -> None:
     runbook, run_id = await stage.running([503], retries=10)
+    await stage.backing_off(run_id)
     r = await stage.client.post(
         f"/api/v1/runbooks/{runbook['id']}/deprecate", headers=stage.author.headers
     )
