@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -157,6 +158,19 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(0.05)
+
+
+async def timer_started(client: Client, workflow_id: str) -> bool:
+    """Whether the workflow's history has started a timer (it rests on a wait or back-off).
+
+    Tests cancel a run only then: a cancel that reaches it while an activity's result is on its
+    way is refused by the time-skipping server ("ACTIVITY_UNKNOWN") and the run stalls, which
+    the real server handles as one more event.
+    """
+    async for e in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            return True
+    return False
 
 
 async def opened(handle: WorkflowHandle[Any, Any]) -> IncidentView:

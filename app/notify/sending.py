@@ -78,13 +78,17 @@ def page_text(inp: SendNotification, url: str) -> str:
     return f"{text.subject}\n{text.text}"
 
 
+def page_event_id(key: str, type_: str) -> str:
+    """Return the id of a step's outcome event: `{key}:notified` or `{key}:failed`."""
+    return f"{key}:{'notified' if type_ == 'notified' else 'failed'}"
+
+
 def page_event(
     inp: SendNotification, type_: str, at: datetime, detail: dict[str, object]
 ) -> TimelineEventIn:
     """Return the timeline event of a step's outcome, with an id a retry cannot duplicate."""
-    suffix = "notified" if type_ == "notified" else "failed"
     return TimelineEventIn(
-        id=f"{inp.idempotency_key}:{suffix}",
+        id=page_event_id(inp.idempotency_key, type_),
         at=at,
         position=inp.position,
         type=type_,
@@ -173,20 +177,17 @@ class PageSender:
         """
         keys = [s.idempotency_key for s in sends]
         tries = [k if n == 1 else f"{k}#{n}" for k in keys for n in range(1, attempt)]
+        failed = {page_event_id(k, "notification_failed"): k for k in keys}
         async with self.sessionmaker() as session:
-            done = set(
-                (
-                    await session.execute(
-                        text(
-                            "SELECT split_part(idempotency_key, '#', 1) FROM notifications"
-                            " WHERE idempotency_key = ANY(:tries) AND status <> 'failed'"
-                            " UNION SELECT left(id, length(id) - 7) FROM timeline_events"
-                            " WHERE id = ANY(:failed)"
-                        ),
-                        {"tries": tries, "failed": [f"{k}:failed" for k in keys]},
-                    )
-                ).scalars()
+            found = await session.scalars(
+                text(
+                    "SELECT split_part(idempotency_key, '#', 1) FROM notifications"
+                    " WHERE idempotency_key = ANY(:tries) AND status <> 'failed'"
+                    " UNION SELECT id FROM timeline_events WHERE id = ANY(:failed)"
+                ),
+                {"tries": tries, "failed": list(failed)},
             )
+            done = {failed.get(x, x) for x in found}
         return [s for s in sends if s.idempotency_key not in done]
 
     async def send(self, target: Target, facts: PageFacts, inp: SendNotification) -> Sent:

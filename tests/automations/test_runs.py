@@ -84,14 +84,6 @@ async def finished(ts_env: WorkflowEnvironment, workflow_id: str, timeout: float
     raise AssertionError(f"{workflow_id} did not finish: {events}")
 
 
-async def timer_started(ts_env: WorkflowEnvironment, workflow_id: str) -> bool:
-    handle = ts_env.client.get_workflow_handle(workflow_id)
-    async for e in handle.fetch_history_events():
-        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
-            return True
-    return False
-
-
 async def test_webhook_retries_carry_one_idempotency_key_and_the_run_is_recorded(
     ts_env: WorkflowEnvironment,
     worker: Worker,
@@ -193,11 +185,9 @@ async def test_branches_waits_and_resolve_cancels_all_but_run_to_completion(
         return [e.detail["body"] for e in events if e.type == "note"]
 
     assert await h.eventually(noted) == ["prod: prod"]
-    # Resolve while the run rests on its hour's timer. The note is in the database a moment
-    # before its activity's completion is in the history; a cancel sent in that gap is
-    # refused by the time-skipping server ("ACTIVITY_UNKNOWN") and the run stalls there,
-    # which the real server handles as a new event. Waiting for the timer removes the race.
-    assert await h.eventually(lambda: timer_started(ts_env, wid), timeout=30)
+    # Resolve while the run rests on its hour's timer: the note is in the database a moment
+    # before its activity's completion is in the history (h.timer_started says why).
+    assert await h.eventually(lambda: h.timer_started(ts_env.client, wid), timeout=30)
     await handle.execute_update("resolve", ResolveIn(actor=Actor(type="user", id="u1")))
     assert await finished(ts_env, wid) == "cancelled"
     (run,) = await runs_of(sessionmaker, incident_id)

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
@@ -101,20 +100,10 @@ class Stage:
         return runbook, run_id
 
     async def backing_off(self, run_id: str) -> None:
-        """Wait until the run rests on its back-off timer after a failed attempt.
-
-        A cancel that reaches the run while an attempt's result is on its way is refused by
-        the time-skipping server ("ACTIVITY_UNKNOWN"), and the run then stalls, which the real
-        server handles as one more event. Between attempts there is no such gap.
-        """
-        handle = self.ts_env.client.get_workflow_handle(workflow_id(run_id))
-        deadline = asyncio.get_running_loop().time() + 10
-        while asyncio.get_running_loop().time() < deadline:
-            async for e in handle.fetch_history_events():
-                if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
-                    return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"run {run_id} never backed off")
+        """Wait until the run rests on its back-off timer after a failed attempt
+        (`ih.timer_started` says why a cancel waits for that)."""
+        client, wid = self.ts_env.client, workflow_id(run_id)
+        await ih.eventually(lambda: ih.timer_started(client, wid))
 
     async def finished(self, run_id: str, record_as: str | None = None) -> dict[str, Any]:
         """Wait for the run's workflow (time skips meanwhile); return the run's API view."""
