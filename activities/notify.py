@@ -37,14 +37,16 @@ class NotifyActivities:
 
     def __init__(self, sessionmaker: SessionMaker, settings: Settings, channels: Channels):
         self.sender = PageSender(sessionmaker, settings, channels)
+        self.announcer = Announcer(sessionmaker, settings, channels)
 
     @activity.defn(name="send_notifications")
     async def send_notifications(self, inp: SendNotifications) -> Deliveries:
         """Send the steps due at one moment side by side; log each attempt of each step.
 
         A retry sends only the steps no earlier attempt finished (sent, or failed for good),
-        so a flaky SMS provider never sends the e-mail twice. Raises when a step failed: a
-        retryable error while some failure may pass, else a final one.
+        so a flaky SMS provider never sends the e-mail twice; the level's chat announcement,
+        when carried, goes out beside them and a retry skips channels already posted. Raises
+        when something failed: a retryable error while some failure may pass, else a final one.
         """
         info = activity.info()
         todo = (
@@ -52,13 +54,22 @@ class NotifyActivities:
             if info.attempt == 1
             else await self.sender.unfinished(inp.sends, info.attempt)
         )
-        outcomes = await asyncio.gather(
-            *(self._send(send, info) for send in todo), return_exceptions=True
+        announced = (
+            self.announcer.announce(
+                inp.announce, info.current_attempt_scheduled_time, last_attempt=_last_attempt(info)
+            )
+            if inp.announce
+            else _nothing()
         )
-        for outcome in outcomes:  # a database error: the whole attempt is retried
+        *outcomes, announcing = await asyncio.gather(
+            *(self._send(send, info) for send in todo), announced, return_exceptions=True
+        )
+        for outcome in [*outcomes, announcing]:  # a database error: the attempt is retried
             if isinstance(outcome, BaseException) and not isinstance(outcome, DeliveryError):
                 raise outcome
         failed = [o for o in outcomes if isinstance(o, DeliveryError)]
+        if isinstance(announcing, list):  # a channel's permanent failure is on the timeline
+            failed += [f for f in announcing if not f.permanent]
         if failed:
             permanent = all(f.permanent for f in failed)
             raise ApplicationError(
@@ -100,6 +111,10 @@ class NotifyActivities:
             channel=target.channel,
             provider=sent.provider,
         )
+
+
+async def _nothing() -> list[DeliveryError]:
+    return []
 
 
 class AnnounceActivities:

@@ -387,7 +387,8 @@ class IncidentWorkflow:
                 self._chains.clear()
             elif isinstance(command, StartChains):
                 for chain in command.chains:
-                    self._start_chain(chain)
+                    rider = command.announce if chain.page_id == command.announce_with else None
+                    self._start_chain(chain, rider)
             elif isinstance(command, Announce):
                 self._in_background(self._announce(command.page))
             elif isinstance(command, Page):  # pragma: no cover - paging is the run loop's
@@ -426,11 +427,12 @@ class IncidentWorkflow:
         finally:
             self._sending -= 1
 
-    def _start_chain(self, chain: Chain) -> None:
-        self._chains[chain.page_id] = asyncio.create_task(self._run_chain(chain))
+    def _start_chain(self, chain: Chain, announce: AnnouncePage | None = None) -> None:
+        self._chains[chain.page_id] = asyncio.create_task(self._run_chain(chain, announce))
 
-    async def _run_chain(self, chain: Chain) -> None:
-        """Send a paged user's steps at their delays until the chain is stopped."""
+    async def _run_chain(self, chain: Chain, announce: AnnouncePage | None = None) -> None:
+        """Send a paged user's steps at their delays until the chain is stopped; the level's
+        chat `announce`ment, if given, goes out with the first steps."""
 
         def stopped() -> bool:
             return chain.page_id in self._stopped
@@ -454,14 +456,19 @@ class IncidentWorkflow:
             # (push, e-mail and SMS at once) go out side by side in one activity.
             end = rules.due_together(chain.steps, index)
             self.s = rules.steps_started(self.s, chain.page_id, end - index)
-            self._in_background(self._send_steps(chain, index, end))
+            self._in_background(self._send_steps(chain, index, end, announce))
+            announce = None
             index = end
+        if announce is not None:  # stopped before its first send: announce the level alone
+            self._in_background(self._announce(announce))
         self._chains.pop(chain.page_id, None)
         self.s = rules.chain_done(self.s, chain.page_id)
 
-    async def _send_steps(self, chain: Chain, first: int, end: int) -> None:
-        """Send steps `first`..`end` of a chain (one activity, retried for the steps that failed
-        transiently); a failure is logged, not raised."""
+    async def _send_steps(
+        self, chain: Chain, first: int, end: int, announce: AnnouncePage | None
+    ) -> None:
+        """Send steps `first`..`end` of a chain and the `announce`ment, if any (one activity,
+        retried for what failed transiently); a failure is logged, not raised."""
         s = self.s
         sends = [
             SendNotification(
@@ -482,11 +489,13 @@ class IncidentWorkflow:
         try:
             await workflow.execute_activity(
                 "send_notifications",
-                SendNotifications(sends=sends),
+                SendNotifications(sends=sends, announce=announce),
                 result_type=Deliveries,
                 start_to_close_timeout=SEND_TIMEOUT,
                 retry_policy=SEND_RETRY,
-                summary="notify via " + ", ".join(str(x.step.channel) for x in sends),
+                summary="notify via "
+                + ", ".join(str(x.step.channel) for x in sends)
+                + (" and announce in chat" if announce else ""),
             )
         except ActivityError:
             # A channel that keeps failing must not stop the chain or the escalation: the

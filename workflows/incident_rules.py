@@ -63,10 +63,16 @@ class StopChains:
 @dataclass(frozen=True)
 class StartChains:
     chains: list[Chain]
+    # The level's chat announcement rides in the first send of chain `announce_with` (one
+    # activity instead of two) when that chain's first steps are due at once.
+    announce: AnnouncePage | None = None
+    announce_with: int | None = None  # a chain's page_id
 
 
 @dataclass(frozen=True)
 class Announce:
+    """Announce the level in chat on its own: no paged user's first step is due at once."""
+
     page: AnnouncePage
 
 
@@ -267,7 +273,8 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
         )
         s.seq += 1
     s.chains = [*s.chains, *chains]
-    commands: list[Command] = [StartChains(chains)]
+    commands: list[Command] = []
+    announce = None
     if paged.announce:
         s.seq += 1
         announce = AnnouncePage(
@@ -281,6 +288,9 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
             level=page.level,
             user_names=[u.name for u in paged.users],
         )
+    carrier = announce_carrier(chains) if announce else None
+    commands.append(StartChains(chains, announce if carrier else None, carrier))
+    if announce and carrier is None:
         commands.append(Announce(announce))
     # A level lasts its delay from when it fired, not from when its pages went out.
     s.level_deadline = page.at + timedelta(seconds=s.policy.levels[s.level_index].delay_seconds)
@@ -288,6 +298,15 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
         s.level_deadline = None  # a person's page during maintenance: no escalation follows
     s.changes += 1
     return Outcome(s, commands)
+
+
+def announce_carrier(chains: list[Chain]) -> int | None:
+    """Return the chain whose first send can carry the level's announcement: the first one
+    whose first step is due at once (None when every paged user's first step waits)."""
+    for chain in chains:
+        if chain.steps and chain.steps[0].delay_seconds == 0:
+            return chain.page_id
+    return None
 
 
 def due_together(steps: list[NotificationStep], index: int) -> int:

@@ -328,9 +328,13 @@ class SendNotification(BaseModel):
 
 
 class SendNotifications(BaseModel):
-    """The steps of one chain that are due at the same moment: sent side by side, one activity."""
+    """The steps of one chain that are due at the same moment: sent side by side, one activity.
+
+    The first steps of a paged level also carry the level's chat announcement.
+    """
 
     sends: list[SendNotification]
+    announce: AnnouncePage | None = None
 
 
 class DeliveryResult(BaseModel):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from workflows import incident_rules as rules
 from workflows.incident_rules import (
+    Announce,
     Outcome,
     Page,
     Rejected,
@@ -228,6 +229,41 @@ def test_a_level_lasts_its_delay_from_when_it_fired() -> None:
     s, page = rules.begin_page(s, T0 + timedelta(seconds=300))
     s = rules.level_paged(s, page, _paged("u1"), T0 + timedelta(seconds=340)).state
     assert s.level_deadline == T0 + timedelta(seconds=600)
+
+
+@pytest.mark.parametrize(
+    ("first_delays", "carrier"),
+    [([0, 0], 0), ([30, 0], 1), ([30, 30], None), ([None, 0], 1)],
+)  # a delay of None: the user has no steps at all
+def test_the_levels_announcement_rides_with_the_first_send_due_at_once(
+    first_delays: list[float | None], carrier: int | None
+) -> None:
+    s = rules.on_deadlines(_opened(), T0 + timedelta(seconds=300)).state
+    s, page = rules.begin_page(s, T0 + timedelta(seconds=300))
+    paged = PagedLevel(
+        announce=True,
+        users=[
+            PagedUser(user_id=f"u{i}", name=f"U{i}", steps=[] if d is None else
+                      [NotificationStep(channel="log", delay_seconds=d)])
+            for i, d in enumerate(first_delays)
+        ],
+    )  # fmt: skip
+    out = rules.level_paged(s, page, paged, T0 + timedelta(seconds=300))
+    [start] = [c for c in out.commands if isinstance(c, StartChains)]
+    alone = [c.page for c in out.commands if isinstance(c, Announce)]
+    announced = [start.announce] if start.announce else alone
+    assert [(a.level, a.user_names) for a in announced] == [(2, ["U0", "U1"])]  # exactly once
+    if carrier is None:
+        assert start.announce_with is None and len(alone) == 1
+    else:
+        assert start.announce_with == start.chains[carrier].page_id and alone == []
+
+
+def test_a_level_without_a_chat_channel_is_not_announced() -> None:
+    s = rules.on_deadlines(_opened(), T0 + timedelta(seconds=300)).state
+    out = _page_now(s, T0 + timedelta(seconds=300), "u1")
+    [start] = out.commands
+    assert isinstance(start, StartChains) and start.announce is None and start.announce_with is None
 
 
 @pytest.mark.parametrize(
