@@ -12,7 +12,7 @@ The input state is never changed: a transition works on a copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,10 +63,12 @@ class StopChains:
 @dataclass(frozen=True)
 class StartChains:
     chains: list[Chain]
-    # The level's chat announcement rides in the first send of chain `announce_with` (one
-    # activity instead of two) when that chain's first steps are due at once.
+    # The chain whose first steps go out at once (its page_id; None when every first step
+    # waits). Its first send also carries the level's chat `announce`ment and, when the
+    # incident opens, its first Slack post (`sync_chat`): one activity instead of three.
+    first_send: int | None = None
     announce: AnnouncePage | None = None
-    announce_with: int | None = None  # a chain's page_id
+    sync_chat: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,20 @@ def opened(s: IncidentState, result: OpenedIncident, page: Page, now: datetime) 
     if result.paged.users:
         # The activity wrote the row with these assignees: nothing to write until a change.
         s.projected = projection_fields(s)
-    return Outcome(s, out.commands)
+    commands = out.commands
+    if s.chat:  # the incident's first Slack post goes out with its first pages
+        commands = [
+            replace(c, sync_chat=True)
+            if isinstance(c, StartChains) and c.first_send is not None
+            else c
+            for c in commands
+        ]
+    return Outcome(s, commands)
+
+
+def chat_rides(outcome: Outcome) -> bool:
+    """Whether a send of `outcome` carries the incident's chat sync (no sync of its own)."""
+    return any(isinstance(c, StartChains) and c.sync_chat for c in outcome.commands)
 
 
 def begin_page(s: IncidentState, now: datetime) -> tuple[IncidentState, Page]:
@@ -288,8 +303,8 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
             level=page.level,
             user_names=[u.name for u in paged.users],
         )
-    carrier = announce_carrier(chains) if announce else None
-    commands.append(StartChains(chains, announce if carrier else None, carrier))
+    carrier = first_send(chains)
+    commands.append(StartChains(chains, carrier, announce if carrier is not None else None))
     if announce and carrier is None:
         commands.append(Announce(announce))
     # A level lasts its delay from when it fired, not from when its pages went out.
@@ -300,9 +315,9 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
     return Outcome(s, commands)
 
 
-def announce_carrier(chains: list[Chain]) -> int | None:
-    """Return the chain whose first send can carry the level's announcement: the first one
-    whose first step is due at once (None when every paged user's first step waits)."""
+def first_send(chains: list[Chain]) -> int | None:
+    """Return the first chain whose first step is due at once (None when every paged user's
+    first step waits): its send can carry what else goes out at that moment."""
     for chain in chains:
         if chain.steps and chain.steps[0].delay_seconds == 0:
             return chain.page_id

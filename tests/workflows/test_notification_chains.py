@@ -161,7 +161,8 @@ async def announcing_worker(
     def announcing(paged: PagedLevel) -> PagedLevel:
         paged.announce = True
         for user in paged.users:
-            user.steps = [NotificationStep(channel="log", address="now", delay_seconds=request.param)]
+            first = NotificationStep(channel="log", address="now", delay_seconds=request.param)
+            user.steps = [first]
         return paged
 
     @activity.defn(name="open_incident")
