@@ -20,7 +20,7 @@ from app.db import check_migrated, make_engine, make_sessionmaker
 from app.notify.channels import build_channels
 from app.statuspages.feeder import Feeder
 from app.temporal import connect
-from workflows.registry import WORKFLOWS
+from workflows.registry import WORKFLOWS, workflow_runner
 
 log = logging.getLogger("pagefree.worker")
 
@@ -97,6 +97,7 @@ async def run(settings: Settings) -> None:
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(make_sessionmaker(engine), settings, channels),
+        workflow_runner=workflow_runner(),
         max_cached_workflows=CACHED_WORKFLOWS,
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )

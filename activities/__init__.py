@@ -26,7 +26,7 @@ def build_activities(
     incident = IncidentActivities(sessionmaker, settings)
     slack = SlackActivities(sessionmaker, settings)
     channels = channels or build_channels(settings)
-    notify = NotifyActivities(sessionmaker, settings, channels)
+    notify = NotifyActivities(sessionmaker, settings, channels, chat=slack)
     announce = AnnounceActivities(sessionmaker, settings, channels)
     action_items = ActionItemActivities(sessionmaker, settings, channels)
     status_pages = StatusPageActivities(sessionmaker, settings, channels)

@@ -11,6 +11,7 @@ import asyncio
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.slack import SlackActivities
 from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, DeliveryError
@@ -21,9 +22,11 @@ from workflows.incident_types import (
     DeliveryResult,
     SendNotification,
     SendNotifications,
+    SyncChat,
 )
 
 PERMANENT = "PermanentDeliveryError"
+
 TRANSIENT = "TransientDeliveryError"
 
 
@@ -35,16 +38,25 @@ def _last_attempt(info: activity.Info) -> bool:
 class NotifyActivities:
     """Sends pages through the channel registry; the workflow calls them by name."""
 
-    def __init__(self, sessionmaker: SessionMaker, settings: Settings, channels: Channels):
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        settings: Settings,
+        channels: Channels,
+        chat: SlackActivities | None = None,
+    ):
         self.sender = PageSender(sessionmaker, settings, channels)
+        self.announcer = Announcer(sessionmaker, settings, channels)
+        self.chat = chat or SlackActivities(sessionmaker, settings)
 
     @activity.defn(name="send_notifications")
     async def send_notifications(self, inp: SendNotifications) -> Deliveries:
         """Send the steps due at one moment side by side; log each attempt of each step.
 
         A retry sends only the steps no earlier attempt finished (sent, or failed for good),
-        so a flaky SMS provider never sends the e-mail twice. Raises when a step failed: a
-        retryable error while some failure may pass, else a final one.
+        so a flaky SMS provider never sends the e-mail twice; the level's chat announcement,
+        when carried, goes out beside them and a retry skips channels already posted. Raises
+        when something failed: a retryable error while some failure may pass, else a final one.
         """
         info = activity.info()
         todo = (
@@ -52,13 +64,24 @@ class NotifyActivities:
             if info.attempt == 1
             else await self.sender.unfinished(inp.sends, info.attempt)
         )
-        outcomes = await asyncio.gather(
-            *(self._send(send, info) for send in todo), return_exceptions=True
+        announced = (
+            self.announcer.announce(
+                inp.announce, info.current_attempt_scheduled_time, last_attempt=_last_attempt(info)
+            )
+            if inp.announce
+            else _nothing()
         )
-        for outcome in outcomes:  # a database error: the whole attempt is retried
+        syncing = self._sync_chat(inp.sync_chat) if inp.sync_chat else _nothing()
+        *outcomes, announcing, synced = await asyncio.gather(
+            *(self._send(send, info) for send in todo), announced, syncing,
+            return_exceptions=True,
+        )  # fmt: skip
+        for outcome in [*outcomes, announcing]:  # a database error: the attempt is retried
             if isinstance(outcome, BaseException) and not isinstance(outcome, DeliveryError):
                 raise outcome
         failed = [o for o in outcomes if isinstance(o, DeliveryError)]
+        if isinstance(announcing, list):  # a channel's permanent failure is on the timeline
+            failed += [f for f in announcing if not f.permanent]
         if failed:
             permanent = all(f.permanent for f in failed)
             raise ApplicationError(
@@ -66,7 +89,21 @@ class NotifyActivities:
                 type=PERMANENT if permanent else TRANSIENT,
                 non_retryable=permanent,
             )
-        return Deliveries(results=[o for o in outcomes if isinstance(o, DeliveryResult)])
+        return Deliveries(
+            results=[o for o in outcomes if isinstance(o, DeliveryResult)],
+            chat_synced=synced is True,
+        )
+
+    async def _sync_chat(self, inp: SyncChat) -> bool:
+        """The incident's first chat sync, carried with its first pages; never raises. If it
+        failed (Slack down or refusing, its client's timeout, a database error), the
+        workflow's chat loop syncs instead, with its own retries."""
+        try:
+            await self.chat.sync(inp)
+        except Exception as exc:
+            activity.logger.warning("carried chat sync of %s failed: %r", inp.incident_id, exc)
+            return False
+        return True
 
     async def _send(self, inp: SendNotification, info: activity.Info) -> DeliveryResult:
         """Send one step; log the attempt; raise DeliveryError for a failure."""
@@ -100,6 +137,10 @@ class NotifyActivities:
             channel=target.channel,
             provider=sent.provider,
         )
+
+
+async def _nothing() -> list[DeliveryError]:
+    return []
 
 
 class AnnounceActivities:

@@ -28,6 +28,10 @@ class SlackActivities:
     @activity.defn(name="sync_chat")
     async def sync_chat(self, inp: SyncChat) -> list[str]:
         """Post the incident to its channel once, then update every message that shows it."""
+        return await self.sync(inp)
+
+    async def sync(self, inp: SyncChat) -> list[str]:
+        """What `sync_chat` does; `send_notifications` calls it too, for the first post."""
         if self.settings.slack_bot_token is None:
             raise ApplicationError(
                 "Slack is not configured", type="SlackPermanentError", non_retryable=True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import re
 import sys
@@ -55,7 +56,10 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devstack.EmbeddedPostgres]:
     """Start one embedded PostgreSQL and a migrated template database for the session."""
-    handle = devstack.start_postgres(tmp_path_factory.mktemp("data"))
+    # On a machine that never ran it, the server's first start adds a system user; two xdist
+    # workers doing that at once collide (useradd: exit 9), so starts take turns.
+    with _one_at_a_time(tmp_path_factory.getbasetemp().parent / "postgres-start.lock"):
+        handle = devstack.start_postgres(tmp_path_factory.mktemp("data"))
     # A throwaway server: no waiting on the disk for durability (every commit, every CREATE
     # DATABASE of the per-test clones). What the tests see is the same; a crash loses it all.
     with _admin_conn(handle) as conn:
@@ -66,6 +70,16 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devstack.EmbeddedPo
     migrate(handle.url(TEMPLATE))
     yield handle
     handle.stop()
+
+
+@contextlib.contextmanager
+def _one_at_a_time(lock: Path) -> Iterator[None]:
+    with lock.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _admin_conn(pg: devstack.EmbeddedPostgres) -> psycopg.Connection:

@@ -349,8 +349,10 @@ class IncidentWorkflow:
             retry_policy=DB_RETRY,
             summary="open incident, page level 1",
         )
-        self._apply(rules.opened(self.s, opened, page, workflow.now()))
-        self._want_chat_sync()
+        outcome = rules.opened(self.s, opened, page, workflow.now())
+        self._apply(outcome)
+        if not rules.chat_rides(outcome):
+            self._want_chat_sync()
         if opened.automations is not None and opened.automations.triggers:
             self.s = self.s.model_copy(update={"automations": opened.automations})
             self._automations_changed()
@@ -387,7 +389,10 @@ class IncidentWorkflow:
                 self._chains.clear()
             elif isinstance(command, StartChains):
                 for chain in command.chains:
-                    self._start_chain(chain)
+                    if chain.page_id == command.first_send:
+                        self._start_chain(chain, command.announce, command.sync_chat)
+                    else:
+                        self._start_chain(chain)
             elif isinstance(command, Announce):
                 self._in_background(self._announce(command.page))
             elif isinstance(command, Page):  # pragma: no cover - paging is the run loop's
@@ -426,11 +431,18 @@ class IncidentWorkflow:
         finally:
             self._sending -= 1
 
-    def _start_chain(self, chain: Chain) -> None:
-        self._chains[chain.page_id] = asyncio.create_task(self._run_chain(chain))
+    def _start_chain(
+        self, chain: Chain, announce: AnnouncePage | None = None, sync_chat: bool = False
+    ) -> None:
+        run = self._run_chain(chain, announce, sync_chat)
+        self._chains[chain.page_id] = asyncio.create_task(run)
 
-    async def _run_chain(self, chain: Chain) -> None:
-        """Send a paged user's steps at their delays until the chain is stopped."""
+    async def _run_chain(
+        self, chain: Chain, announce: AnnouncePage | None, sync_chat: bool
+    ) -> None:
+        """Send a paged user's steps at their delays until the chain is stopped. The first
+        steps also carry the level's chat `announce`ment and the incident's first chat sync,
+        when given."""
 
         def stopped() -> bool:
             return chain.page_id in self._stopped
@@ -454,14 +466,22 @@ class IncidentWorkflow:
             # (push, e-mail and SMS at once) go out side by side in one activity.
             end = rules.due_together(chain.steps, index)
             self.s = rules.steps_started(self.s, chain.page_id, end - index)
-            self._in_background(self._send_steps(chain, index, end))
+            self._in_background(self._send_steps(chain, index, end, announce, sync_chat))
+            announce, sync_chat = None, False
             index = end
+        if announce is not None:  # stopped before its first send: announce the level alone
+            self._in_background(self._announce(announce))
+        if sync_chat:
+            self._want_chat_sync()
         self._chains.pop(chain.page_id, None)
         self.s = rules.chain_done(self.s, chain.page_id)
 
-    async def _send_steps(self, chain: Chain, first: int, end: int) -> None:
-        """Send steps `first`..`end` of a chain (one activity, retried for the steps that failed
-        transiently); a failure is logged, not raised."""
+    async def _send_steps(
+        self, chain: Chain, first: int, end: int, announce: AnnouncePage | None, sync_chat: bool
+    ) -> None:
+        """Send steps `first`..`end` of a chain, the `announce`ment and the chat sync, if any
+        (one activity, retried for what failed transiently); a failure is logged, not raised.
+        A carried chat sync that did not succeed is left to the chat loop."""
         s = self.s
         sends = [
             SendNotification(
@@ -479,19 +499,25 @@ class IncidentWorkflow:
             )
             for index in range(first, end)
         ]
+        chat = SyncChat(incident_id=s.incident_id, version=s.version) if sync_chat else None
+        also = [what for what, carried in (("announce", announce), ("Slack", chat)) if carried]
         try:
-            await workflow.execute_activity(
+            done = await workflow.execute_activity(
                 "send_notifications",
-                SendNotifications(sends=sends),
+                SendNotifications(sends=sends, announce=announce, sync_chat=chat),
                 result_type=Deliveries,
                 start_to_close_timeout=SEND_TIMEOUT,
                 retry_policy=SEND_RETRY,
-                summary="notify via " + ", ".join(str(x.step.channel) for x in sends),
+                summary="notify via " + ", ".join([str(x.step.channel) for x in sends] + also),
             )
+            synced = done.chat_synced
         except ActivityError:
             # A channel that keeps failing must not stop the chain or the escalation: the
             # failure is in the delivery log, and the next step (or level) goes on.
             workflow.logger.warning("notification step failed", exc_info=True)
+            synced = False
+        if chat is not None and not synced:
+            self._want_chat_sync()
 
     async def _announce(self, inp: AnnouncePage) -> None:
         """Post the page to the team's chat channels; a failure never stops the escalation."""

@@ -12,7 +12,7 @@ The input state is never changed: a transition works on a copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,10 +63,18 @@ class StopChains:
 @dataclass(frozen=True)
 class StartChains:
     chains: list[Chain]
+    # The chain whose first steps go out at once (its page_id; None when every first step
+    # waits). Its first send also carries the level's chat `announce`ment and, when the
+    # incident opens, its first Slack post (`sync_chat`): one activity instead of three.
+    first_send: int | None = None
+    announce: AnnouncePage | None = None
+    sync_chat: bool = False
 
 
 @dataclass(frozen=True)
 class Announce:
+    """Announce the level in chat on its own: no paged user's first step is due at once."""
+
     page: AnnouncePage
 
 
@@ -219,7 +227,20 @@ def opened(s: IncidentState, result: OpenedIncident, page: Page, now: datetime) 
     if result.paged.users:
         # The activity wrote the row with these assignees: nothing to write until a change.
         s.projected = projection_fields(s)
-    return Outcome(s, out.commands)
+    commands = out.commands
+    if s.chat:  # the incident's first Slack post goes out with its first pages
+        commands = [
+            replace(c, sync_chat=True)
+            if isinstance(c, StartChains) and c.first_send is not None
+            else c
+            for c in commands
+        ]
+    return Outcome(s, commands)
+
+
+def chat_rides(outcome: Outcome) -> bool:
+    """Whether a send of `outcome` carries the incident's chat sync (no sync of its own)."""
+    return any(isinstance(c, StartChains) and c.sync_chat for c in outcome.commands)
 
 
 def begin_page(s: IncidentState, now: datetime) -> tuple[IncidentState, Page]:
@@ -267,7 +288,8 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
         )
         s.seq += 1
     s.chains = [*s.chains, *chains]
-    commands: list[Command] = [StartChains(chains)]
+    commands: list[Command] = []
+    announce = None
     if paged.announce:
         s.seq += 1
         announce = AnnouncePage(
@@ -281,6 +303,9 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
             level=page.level,
             user_names=[u.name for u in paged.users],
         )
+    carrier = first_send(chains)
+    commands.append(StartChains(chains, carrier, announce if carrier is not None else None))
+    if announce and carrier is None:
         commands.append(Announce(announce))
     # A level lasts its delay from when it fired, not from when its pages went out.
     s.level_deadline = page.at + timedelta(seconds=s.policy.levels[s.level_index].delay_seconds)
@@ -288,6 +313,15 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
         s.level_deadline = None  # a person's page during maintenance: no escalation follows
     s.changes += 1
     return Outcome(s, commands)
+
+
+def first_send(chains: list[Chain]) -> int | None:
+    """Return the first chain whose first step is due at once (None when every paged user's
+    first step waits): its send can carry what else goes out at that moment."""
+    for chain in chains:
+        if chain.steps and chain.steps[0].delay_seconds == 0:
+            return chain.page_id
+    return None
 
 
 def due_together(steps: list[NotificationStep], index: int) -> int:

@@ -327,10 +327,23 @@ class SendNotification(BaseModel):
     attempt_at: datetime
 
 
+class SyncChat(BaseModel):
+    """Bring the incident's chat messages up to date with the projection."""
+
+    incident_id: str
+    version: int  # the projection version the workflow had written (for logs)
+
+
 class SendNotifications(BaseModel):
-    """The steps of one chain that are due at the same moment: sent side by side, one activity."""
+    """The steps of one chain that are due at the same moment: sent side by side, one activity.
+
+    The first steps of a paged level also carry the level's chat announcement and, when the
+    incident opens, its first chat sync.
+    """
 
     sends: list[SendNotification]
+    announce: AnnouncePage | None = None
+    sync_chat: SyncChat | None = None
 
 
 class DeliveryResult(BaseModel):
@@ -345,14 +358,8 @@ class Deliveries(BaseModel):
     """What a `send_notifications` attempt delivered (steps sent by an earlier try are absent)."""
 
     results: list[DeliveryResult]
+    chat_synced: bool = False  # the carried chat sync succeeded (else the workflow's loop runs)
 
 
 class LoadPolicy(BaseModel):
     policy_id: str
-
-
-class SyncChat(BaseModel):
-    """Bring the incident's chat messages up to date with the projection."""
-
-    incident_id: str
-    version: int  # the projection version the workflow had written (for logs)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from workflows import incident_rules as rules
 from workflows.incident_rules import (
+    Announce,
     Outcome,
     Page,
     Rejected,
@@ -228,6 +229,76 @@ def test_a_level_lasts_its_delay_from_when_it_fired() -> None:
     s, page = rules.begin_page(s, T0 + timedelta(seconds=300))
     s = rules.level_paged(s, page, _paged("u1"), T0 + timedelta(seconds=340)).state
     assert s.level_deadline == T0 + timedelta(seconds=600)
+
+
+@pytest.mark.parametrize(
+    ("first_delays", "carrier"),
+    [([0, 0], 0), ([30, 0], 1), ([30, 30], None), ([None, 0], 1)],
+)  # a delay of None: the user has no steps at all
+def test_the_levels_announcement_rides_with_the_first_send_due_at_once(
+    first_delays: list[float | None], carrier: int | None
+) -> None:
+    s = rules.on_deadlines(_opened(), T0 + timedelta(seconds=300)).state
+    s, page = rules.begin_page(s, T0 + timedelta(seconds=300))
+    paged = PagedLevel(
+        announce=True,
+        users=[
+            PagedUser(user_id=f"u{i}", name=f"U{i}", steps=[] if d is None else
+                      [NotificationStep(channel="log", delay_seconds=d)])
+            for i, d in enumerate(first_delays)
+        ],
+    )  # fmt: skip
+    out = rules.level_paged(s, page, paged, T0 + timedelta(seconds=300))
+    [start] = [c for c in out.commands if isinstance(c, StartChains)]
+    alone = [c.page for c in out.commands if isinstance(c, Announce)]
+    announced = [start.announce] if start.announce else alone
+    assert [(a.level, a.user_names) for a in announced] == [(2, ["U0", "U1"])]  # exactly once
+    if carrier is None:
+        assert start.first_send is None and len(alone) == 1
+    else:
+        assert start.first_send == start.chains[carrier].page_id and alone == []
+
+
+def test_a_level_without_a_chat_channel_is_not_announced() -> None:
+    s = rules.on_deadlines(_opened(), T0 + timedelta(seconds=300)).state
+    out = _page_now(s, T0 + timedelta(seconds=300), "u1")
+    [start] = out.commands
+    assert isinstance(start, StartChains) and start.announce is None
+    assert start.first_send == start.chains[0].page_id and not start.sync_chat
+
+
+def _opening(chat: bool, first_delay: float) -> Outcome:
+    s = rules.new_state(IncidentInput(incident_id="inc", service_id="svc", dedup_key="cpu"))
+    s = rules.receive(s, [_alert()])
+    s, _, page = rules.opening(s, s.inbox[0], T0, "run")
+    steps = [NotificationStep(channel="log", delay_seconds=first_delay)]
+    result = OpenedIncident(
+        number=7, service_name="api", urgency="high", policy=_policy(), chat=chat,
+        paged=PagedLevel(users=[PagedUser(user_id="u0", name="U0", steps=steps)]),
+    )  # fmt: skip
+    return rules.opened(s, result, page, T0)
+
+
+@pytest.mark.parametrize(
+    ("chat", "first_delay", "rides"),
+    [(True, 0, True), (True, 30, False), (False, 0, False)],
+)
+def test_the_incidents_first_chat_post_rides_with_its_first_pages(
+    chat: bool, first_delay: float, rides: bool
+) -> None:
+    """With Slack configured, the first pages due at once carry the first chat sync; when
+    every first step waits, the workflow syncs on its own (and without Slack, not at all)."""
+    out = _opening(chat, first_delay)
+    [start] = [c for c in out.commands if isinstance(c, StartChains)]
+    assert start.sync_chat is rides and rules.chat_rides(out) is rides
+
+
+def test_a_later_level_carries_no_chat_sync() -> None:
+    """After the opening, chat syncs follow the projection writes (the chat loop)."""
+    s = _opening(True, 0).state
+    s = rules.on_deadlines(s, T0 + timedelta(seconds=300)).state
+    out = _page_now(s, T0 + timedelta(seconds=300), "u1")
+    assert not rules.chat_rides(out)
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,14 @@ from workflows.incident_types import (
     ActionIn,
     Actor,
     AnnouncePage,
+    Deliveries,
     NotificationStep,
     OpenedIncident,
     OpenIncident,
     PagedLevel,
     PageLevel,
     ResolveIn,
+    SendNotifications,
 )
 from workflows.registry import WORKFLOWS
 
@@ -145,48 +147,77 @@ async def _count_for(sessionmaker: SessionMaker, incident_id: str, user_id: str,
 
 @pytest.fixture
 async def announcing_worker(
-    ts_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
-) -> AsyncIterator[list[AnnouncePage]]:
-    """A worker whose levels say a chat channel is configured; announcements are observed."""
+    request: pytest.FixtureRequest,
+    ts_env: WorkflowEnvironment,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+) -> AsyncIterator[list[tuple[str, AnnouncePage]]]:
+    """A worker whose levels say a chat channel is configured and whose users' first step
+    waits `request.param` seconds; announcements are observed with the activity that made them."""
     real = IncidentActivities(sessionmaker, settings)
     notify = NotifyActivities(sessionmaker, settings, Channels())
-    seen: list[AnnouncePage] = []
+    seen: list[tuple[str, AnnouncePage]] = []
+
+    def announcing(paged: PagedLevel) -> PagedLevel:
+        paged.announce = True
+        for user in paged.users:
+            first = NotificationStep(channel="log", address="now", delay_seconds=request.param)
+            user.steps = [first]
+        return paged
 
     @activity.defn(name="open_incident")
     async def open_incident(inp: OpenIncident) -> OpenedIncident:
         opened = await real.open_incident(inp)
-        opened.paged.announce = True
+        opened.paged = announcing(opened.paged)
         return opened
 
     @activity.defn(name="page_level")
     async def page_level(inp: PageLevel) -> PagedLevel:
-        paged = await real.page_level(inp)
-        paged.announce = True
-        return paged
+        return announcing(await real.page_level(inp))
+
+    @activity.defn(name="send_notifications")
+    async def send_notifications(inp: SendNotifications) -> Deliveries:
+        if inp.announce is not None:
+            seen.append(("send_notifications", inp.announce))
+        return await notify.send_notifications(inp.model_copy(update={"announce": None}))
 
     @activity.defn(name="announce_page")
     async def announce_page(inp: AnnouncePage) -> None:
-        seen.append(inp)
+        seen.append(("announce_page", inp))
 
     acts = [open_incident, real.record_incident, real.load_policy, page_level,
-            notify.send_notifications, announce_page]  # fmt: skip
+            send_notifications, announce_page]  # fmt: skip
     async with Worker(ts_env.client, task_queue=settings.temporal_task_queue,
                       workflows=WORKFLOWS, activities=acts):  # fmt: skip
         yield seen
 
 
+@pytest.mark.parametrize(
+    ("announcing_worker", "carried_by"),
+    [(0, "send_notifications"), (30, "announce_page")],
+    indirect=["announcing_worker"],
+    ids=["with-the-first-sends", "alone-when-the-first-step-waits"],
+)
 async def test_each_paged_level_is_announced_once_in_chat(
     ts_env: WorkflowEnvironment,
-    announcing_worker: list[AnnouncePage],
+    announcing_worker: list[tuple[str, AnnouncePage]],
+    carried_by: str,
     sessionmaker: SessionMaker,
     settings: Settings,
 ) -> None:
+    """The announcement rides in the level's first send when that is due at once (one
+    activity, not two); when every first step waits, it goes out alone, still at once."""
     a, b = await h.users(sessionmaker, 2)
     pol = await h.policy(sessionmaker, settings, [h.level(60, a), h.level(3600, b)])
     handle = await h.send_alert(
         ts_env.client, settings, await h.service(sessionmaker, pol), h.alert()
     )
     v = await h.opened(handle)
+
+    async def first() -> bool:
+        return len(announcing_worker) >= 1
+
+    await h.eventually(first)  # before the first step's delay has passed
     await ts_env.sleep(61)
 
     async def both() -> bool:
@@ -194,5 +225,8 @@ async def test_each_paged_level_is_announced_once_in_chat(
 
     await h.eventually(both)
     await handle.execute_update("resolve", ResolveIn(actor=Actor(type="user", id=str(b.id))))
-    assert [(x.level, x.user_names) for x in announcing_worker] == [(1, [a.name]), (2, [b.name])]
-    assert {x.number for x in announcing_worker} == {v.number}
+    assert [(how, x.level, x.user_names) for how, x in announcing_worker] == [
+        (carried_by, 1, [a.name]),
+        (carried_by, 2, [b.name]),
+    ]
+    assert {x.number for _, x in announcing_worker} == {v.number}
