@@ -54,9 +54,11 @@ class NotifyActivities:
         """Send the steps due at one moment side by side; log each attempt of each step.
 
         A retry sends only the steps no earlier attempt finished (sent, or failed for good),
-        so a flaky SMS provider never sends the e-mail twice; the level's chat announcement,
-        when carried, goes out beside them and a retry skips channels already posted. Raises
-        when something failed: a retryable error while some failure may pass, else a final one.
+        so a flaky SMS provider never sends the e-mail twice. What the first pages carry goes
+        out beside them: the level's chat announcement (a retry skips channels already posted)
+        and the incident's first chat sync (which never fails the pages; `chat_synced` says
+        whether it worked). Raises when a page or a channel failed: a retryable error while
+        some failure may pass, else a final one.
         """
         info = activity.info()
         todo = (
