@@ -7,6 +7,7 @@ the retry limit (the last failure goes on the timeline), and the error types not
 from __future__ import annotations
 
 import asyncio
+from typing import TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -26,8 +27,8 @@ from workflows.incident_types import (
 )
 
 PERMANENT = "PermanentDeliveryError"
-
 TRANSIENT = "TransientDeliveryError"
+T = TypeVar("T")
 
 
 def _last_attempt(info: activity.Info) -> bool:
@@ -71,9 +72,9 @@ class NotifyActivities:
                 inp.announce, info.current_attempt_scheduled_time, last_attempt=_last_attempt(info)
             )
             if inp.announce
-            else _nothing()
+            else _given(list[DeliveryError]())
         )
-        syncing = self._sync_chat(inp.sync_chat) if inp.sync_chat else _nothing()
+        syncing = self._sync_chat(inp.sync_chat) if inp.sync_chat else _given(False)
         *outcomes, announcing, synced = await asyncio.gather(
             *(self._send(send, info) for send in todo), announced, syncing,
             return_exceptions=True,
@@ -82,8 +83,8 @@ class NotifyActivities:
             if isinstance(outcome, BaseException) and not isinstance(outcome, DeliveryError):
                 raise outcome
         failed = [o for o in outcomes if isinstance(o, DeliveryError)]
-        if isinstance(announcing, list):  # a channel's permanent failure is on the timeline
-            failed += [f for f in announcing if not f.permanent]
+        if isinstance(announcing, list):  # failures to retry; permanent ones are on the timeline
+            failed += announcing
         if failed:
             permanent = all(f.permanent for f in failed)
             raise ApplicationError(
@@ -141,8 +142,9 @@ class NotifyActivities:
         )
 
 
-async def _nothing() -> list[DeliveryError]:
-    return []
+async def _given(value: T) -> T:
+    """Stand in for a part of the attempt that has nothing to do (gather takes awaitables)."""
+    return value
 
 
 class AnnounceActivities:
@@ -155,9 +157,8 @@ class AnnounceActivities:
     async def announce_page(self, inp: AnnouncePage) -> None:
         """Post once per channel (a retry skips channels already posted); log on the timeline."""
         info = activity.info()
-        failures = await self.announcer.announce(
+        retry = await self.announcer.announce(
             inp, info.current_attempt_scheduled_time, last_attempt=_last_attempt(info)
         )
-        retry = [f for f in failures if not f.permanent]
         if retry:
             raise ApplicationError(str(retry[0]), type=TRANSIENT)

@@ -339,9 +339,10 @@ class Announcer:
     async def announce(
         self, inp: AnnouncePage, now: datetime, *, last_attempt: bool
     ) -> list[DeliveryError]:
-        """Post once per channel (skipping those posted before); return the failures.
+        """Post once per channel (skipping those posted before); return the failures worth
+        retrying.
 
-        A permanent failure, or any on the `last_attempt`, also goes on the timeline.
+        A permanent failure, or any on the `last_attempt`, goes on the timeline instead.
         """
         url = f"{self.settings.base_url}/incidents/{inp.incident_id}"
         facts = PageFacts(
@@ -383,4 +384,4 @@ class Announcer:
             async with self.sessionmaker() as session:
                 await projection.insert_events(session, inp.incident_id, [event])
                 await session.commit()
-        return failures
+        return [f for f in failures if not f.permanent]
