@@ -40,14 +40,14 @@ WORKFLOWS = [
 # The incident workflow runs without the sandbox in worker.py; every other workflow runs in it.
 # The sandbox gives each run its own copy of the workflow's module and enters that copy for
 # every activation and for every payload it converts (the SDK asks the run for its
-# serialization context), which cost the worker 13-15 % of its GIL samples while incidents
-# opened, after the module itself was already shared; one run per incident makes that the
-# worker's largest overhead. Measured back to back on one machine (docs/benchmarks.md, "The
-# incident workflow outside the sandbox"): paged 17.8/s twice in the sandbox, 19.5/s twice
-# without. What the sandbox checked at run time for this module (no clock, random, I/O or
-# non-deterministic import) tests/unit/test_workflow_purity.py checks statically, and the
-# tests' own workers keep the full sandbox, so every workflow test still runs the module
-# under its run-time guard; the replay test replays the recorded histories in it too.
+# serialization context): 13-15 % of the worker's GIL samples while incidents opened, after the
+# module itself was already shared. One run per incident makes that the worker's largest
+# overhead. Outside the sandbox those samples fell to 0.1 % and figure a rose by about a tenth
+# (docs/benchmarks.md, "The incident workflow outside the sandbox"). What the sandbox checked
+# at run time for this module (no clock, random, I/O or non-deterministic import)
+# tests/unit/test_workflow_purity.py checks statically, and the tests' own workers keep the
+# full sandbox, so every workflow test, and the replay of the recorded histories, still runs
+# the module under its run-time guard.
 UNSANDBOXED = ("IncidentWorkflow",)
 
 # The modules the sandboxed workflows share with the worker instead of importing their own
