@@ -41,7 +41,8 @@ STICKY_TIMEOUT = timedelta(seconds=5)
 # stretch the tail of an alert storm into one incident (bench b at 2,000 open: p99 0.9-2.9 s,
 # 117-182 ms with 500 cached), but with 500 new incidents evict runs that are still paging
 # and replay them: opening slowed from 16 to 10/s and alert -> first SMS at 10/s went from
-# p99 735 ms to 1.26 s. First pages matter most, so 2,000 (worker RSS 810 MB at 10,000 open).
+# p99 735 ms to 1.26 s. First pages matter most, so 2,000 (worker RSS at 10,000 open: 810 MB,
+# 641 MB once the incident workflow ran outside the sandbox).
 CACHED_WORKFLOWS = 2000
 
 

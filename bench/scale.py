@@ -33,6 +33,13 @@ class HistoryStats:
     task_timeouts: int = 0
     tasks: list[int] = field(default_factory=list)  # workflow tasks completed, per workflow
     activities: dict[str, list[int]] = field(default_factory=dict)  # scheduled, by type
+    # Where an incident's time went until it rested: "task 1 queued" (scheduled -> started),
+    # "task 1 ran" (started -> completed), "open_incident queued", "open_incident ran", ...
+    spans: dict[str, list[float]] = field(default_factory=dict)
+
+    def span(self, name: str, seconds: float) -> None:
+        """Add one incident's duration of one step."""
+        self.spans.setdefault(name, []).append(seconds)
 
 
 async def history_stats(client: Client, workflow_ids: list[str]) -> HistoryStats:
@@ -44,7 +51,20 @@ async def history_stats(client: Client, workflow_ids: list[str]) -> HistoryStats
             history = await client.get_workflow_handle(wid).fetch_history()
         due, started, fired, tasks = {}, 0.0, 0, 0
         kinds: dict[str, int] = {}
+        at: dict[int, float] = {}  # event id -> time, for the spans
+        names: dict[int, str] = {}  # activity scheduled event id -> type
         for e in history.events:
+            at[e.event_id] = _seconds(e.event_time)
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                sched = e.workflow_task_started_event_attributes.scheduled_event_id
+                stats.span(f"task {tasks + 1} queued", at[e.event_id] - at[sched])
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                sched = e.activity_task_started_event_attributes.scheduled_event_id
+                stats.span(f"{names[sched]} queued", at[e.event_id] - at[sched])
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                attrs_c = e.activity_task_completed_event_attributes
+                name = names[attrs_c.scheduled_event_id]
+                stats.span(f"{name} ran", at[e.event_id] - at[attrs_c.started_event_id])
             if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
                 timeout = e.timer_started_event_attributes.start_to_fire_timeout
                 due[e.event_id] = _seconds(e.event_time) + timeout.ToNanoseconds() / 1e9
@@ -56,10 +76,12 @@ async def history_stats(client: Client, workflow_ids: list[str]) -> HistoryStats
                 started = _seconds(e.event_time)
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                 stats.task_seconds.append(_seconds(e.event_time) - started)
+                stats.span(f"task {tasks + 1} ran", _seconds(e.event_time) - started)
                 tasks += 1
             elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 name = e.activity_task_scheduled_event_attributes.activity_type.name
                 kinds[name] = kinds.get(name, 0) + 1
+                names[e.event_id] = name
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
                 stats.task_timeouts += 1
         stats.without_timer += fired == 0
@@ -159,3 +181,8 @@ async def round_trips(bench: Bench, wid_prefix: str, count: int, sample: int = 5
     )
     shown = ", ".join(f"{name} {v:.1f}" for name, v in acts.items())
     log(f"a: per incident (sample of {n}) {tasks:.1f} workflow tasks; activities: {shown}")
+    spans = ", ".join(
+        f"{name} {percentile(v, 50) * 1000:.0f}/{percentile(v, 99) * 1000:.0f}"
+        for name, v in hist.spans.items()
+    )
+    log(f"a: where the time went, ms p50/p99: {spans}")

@@ -1,6 +1,15 @@
-"""Every workflow the worker registers (worker.py, the tests' workers, bench), and the sandbox
-the worker runs them in."""
+"""Every workflow the worker registers (worker.py, the tests' workers, bench), and the runner
+the worker runs them with."""
 
+from collections.abc import Sequence
+
+import temporalio.workflow
+from temporalio.worker import (
+    UnsandboxedWorkflowRunner,
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.action_item import ActionItemReminderWorkflow
@@ -28,25 +37,59 @@ WORKFLOWS = [
     AutomationRunWorkflow,
 ]
 
-# The sandbox imports a workflow's module afresh for every run it creates. For the incident
-# workflow, one run per incident, that was a fifth of the worker's CPU while incidents open
-# (the module body, the SDK's decorators validating the class, the sandbox's import hooks;
-# docs/design.md, "The sandbox stays on"). So that module is passed through: defined once and
-# shared by every run. Each run still has its own sandbox context, but calls from that module
-# to a clock, random or I/O are no longer refused at run time (as they never were for the pure
-# modules workflows import passed through); tests/unit/test_workflow_purity.py checks all of
-# them statically instead. The tests' own workers keep the full sandbox.
+# The incident workflow runs without the sandbox in worker.py; every other workflow runs in it.
+# The sandbox gives each run its own copy of the workflow's module and enters that copy for
+# every activation and for every payload it converts (the SDK asks the run for its
+# serialization context): 13-15 % of the worker's GIL samples while incidents opened, after the
+# module itself was already shared. One run per incident makes that the worker's largest
+# overhead. Outside the sandbox those samples fell to 0.1 % and figure a rose by about a tenth
+# (docs/benchmarks.md, "The incident workflow outside the sandbox"). What the sandbox checked
+# at run time for this module (no clock, random, I/O or non-deterministic import)
+# tests/unit/test_workflow_purity.py checks statically, and the tests' own workers keep the
+# full sandbox, so every workflow test, and the replay of the recorded histories, still runs
+# the module under its run-time guard.
+UNSANDBOXED = ("IncidentWorkflow",)
+
+# The modules the sandboxed workflows share with the worker instead of importing their own
+# copy: the incident workflow's module, which the other workflows import for its types.
 PASSED_THROUGH = ("workflows.incident",)
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The worker's workflow runner: the default sandbox, with PASSED_THROUGH shared."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+class WorkerRunner(WorkflowRunner):
+    """The worker's workflow runner: UNSANDBOXED workflows plain, every other in the sandbox."""
+
+    def __init__(self) -> None:
+        restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
+        self._sandboxed = SandboxedWorkflowRunner(restrictions=restrictions)
+        self._plain = UnsandboxedWorkflowRunner()
+
+    def _runner(self, name: str | None) -> WorkflowRunner:
+        return self._plain if name in UNSANDBOXED else self._sandboxed
+
+    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+        """Let the workflow's runner prepare it (the sandbox validates it once, at start)."""
+        self._runner(defn.name).prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        """Create a run with the runner its workflow type uses."""
+        return self._runner(det.defn.name).create_instance(det)
+
+    def set_worker_level_failure_exception_types(
+        self, types: Sequence[type[BaseException]]
+    ) -> None:
+        """Pass the worker's failure types to both runners."""
+        self._sandboxed.set_worker_level_failure_exception_types(types)
+        self._plain.set_worker_level_failure_exception_types(types)
+
+
+def workflow_runner() -> WorkflowRunner:
+    """The runner worker.py uses (WorkerRunner)."""
+    return WorkerRunner()
 
 
 __all__ = [
     "PASSED_THROUGH",
+    "UNSANDBOXED",
     "WORKFLOWS",
     "ActionItemReminderWorkflow",
     "AnnouncementWorkflow",
@@ -59,5 +102,6 @@ __all__ = [
     "PartnerLinkWorkflow",
     "RunbookRunWorkflow",
     "StatusPageWorkflow",
+    "WorkerRunner",
     "workflow_runner",
 ]

@@ -52,8 +52,10 @@ async def insert_events(
         }
         for e in events
     ]
+    # Rows as parameters, not `.values(rows)`: SQLAlchemy caches no multi-row VALUES statement
+    # and compiled one anew for every call (docs/benchmarks.md, "One compiled statement").
     written = await session.execute(
-        insert(EVENTS).values(rows).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at)
+        insert(EVENTS).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at), rows
     )
     metrics.events_recorded((type_, at) for type_, at in written.all() if at is not None)
 
@@ -90,7 +92,7 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
             "details": _jsonable(a.details),
             "received_at": first["received_at"] if first else a.received_at,
         }
-    stmt = insert(ALERTS).values(list(rows.values()))
+    stmt = insert(ALERTS)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["id"],
@@ -105,7 +107,8 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
             # may have committed although the sender timed out and sent the alert whole.
             where=(ALERTS.c.incident_id == stmt.excluded.incident_id)
             | ALERTS.c.incident_id.is_(None),
-        )
+        ),
+        list(rows.values()),
     )
 
 
@@ -132,8 +135,8 @@ async def stage_alerts(session: AsyncSession, alerts: list[AlertIn]) -> None:
     signal never reached a workflow is pruned after STAGED_RETENTION.
     """
     if alerts:
-        stmt = insert(ALERTS).values([_alert_row(a, None) for a in alerts])
-        await session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+        stmt = insert(ALERTS).on_conflict_do_nothing(index_elements=["id"])
+        await session.execute(stmt, [_alert_row(a, None) for a in alerts])
 
 
 async def attach_alerts(session: AsyncSession, incident_id: str, refs: list[AlertRef]) -> None:

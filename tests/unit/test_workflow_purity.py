@@ -1,11 +1,13 @@
 """The workflow code the sandbox does not guard at run time is guarded here, statically.
 
 The sandbox stops a workflow from reading the clock, drawing random numbers or doing I/O, but
-only in modules it imports itself. The worker passes some through instead (imported once and
-shared by every run): the incident workflow's module (`workflows.registry.PASSED_THROUGH`) and
-the pure rules and types that workflows import inside `workflow.unsafe.imports_passed_through()`.
-For those, this test is the guard: they import only deterministic code, and call no clock,
-random or id source except the workflow's own (`workflow.now()`, `workflow.uuid4()`).
+only in modules it imports itself. The worker runs the incident workflow without the sandbox
+(`workflows.registry.UNSANDBOXED`) and passes some modules through to the other workflows
+(imported once and shared by every run): the incident workflow's module
+(`workflows.registry.PASSED_THROUGH`) and the pure rules and types that workflows import inside
+`workflow.unsafe.imports_passed_through()`. For those, this test is the guard: they import only
+deterministic code, and call no clock, random or id source except the workflow's own
+(`workflow.now()`, `workflow.uuid4()`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import ast
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 
-from workflows.registry import PASSED_THROUGH
+from workflows.registry import PASSED_THROUGH, UNSANDBOXED
+from workflows.registry import WORKFLOWS as REGISTERED
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
@@ -87,6 +91,13 @@ def test_the_incident_workflow_and_its_rules_are_among_the_checked_modules() -> 
         checked
     )
     assert all(_module_path(name).exists() for name in checked), checked
+
+
+def test_every_workflow_run_without_the_sandbox_is_in_a_checked_module() -> None:
+    names = {w: workflow._Definition.must_from_class(w).name for w in REGISTERED}
+    unsandboxed = [w for w, name in names.items() if name in UNSANDBOXED]
+    assert len(unsandboxed) == len(UNSANDBOXED)
+    assert {w.__module__ for w in unsandboxed} <= set(passed_through_modules())
 
 
 @pytest.mark.parametrize("module", passed_through_modules())
