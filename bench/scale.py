@@ -51,37 +51,35 @@ async def history_stats(client: Client, workflow_ids: list[str]) -> HistoryStats
             history = await client.get_workflow_handle(wid).fetch_history()
         due, started, fired, tasks = {}, 0.0, 0, 0
         kinds: dict[str, int] = {}
-        at: dict[int, float] = {}  # event id -> time, for the spans
-        names: dict[int, str] = {}  # activity scheduled event id -> type
+        when: dict[int, float] = {}  # event id -> its time, for the spans
+        names: dict[int, str] = {}  # activity scheduled event id -> its type
         for e in history.events:
-            at[e.event_id] = _seconds(e.event_time)
-            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-                sched = e.workflow_task_started_event_attributes.scheduled_event_id
-                stats.span(f"task {tasks + 1} queued", at[e.event_id] - at[sched])
-            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-                sched = e.activity_task_started_event_attributes.scheduled_event_id
-                stats.span(f"{names[sched]} queued", at[e.event_id] - at[sched])
-            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-                attrs_c = e.activity_task_completed_event_attributes
-                name = names[attrs_c.scheduled_event_id]
-                stats.span(f"{name} ran", at[e.event_id] - at[attrs_c.started_event_id])
+            now = when[e.event_id] = _seconds(e.event_time)
             if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
                 timeout = e.timer_started_event_attributes.start_to_fire_timeout
-                due[e.event_id] = _seconds(e.event_time) + timeout.ToNanoseconds() / 1e9
+                due[e.event_id] = now + timeout.ToNanoseconds() / 1e9
             elif e.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
                 fired += 1
-                at = due[e.timer_fired_event_attributes.started_event_id]
-                stats.timer_late.append(_seconds(e.event_time) - at)
+                stats.timer_late.append(now - due[e.timer_fired_event_attributes.started_event_id])
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-                started = _seconds(e.event_time)
+                started = now
+                sched = e.workflow_task_started_event_attributes.scheduled_event_id
+                stats.span(f"task {tasks + 1} queued", now - when[sched])
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                stats.task_seconds.append(_seconds(e.event_time) - started)
-                stats.span(f"task {tasks + 1} ran", _seconds(e.event_time) - started)
+                stats.task_seconds.append(now - started)
+                stats.span(f"task {tasks + 1} ran", now - started)
                 tasks += 1
             elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 name = e.activity_task_scheduled_event_attributes.activity_type.name
                 kinds[name] = kinds.get(name, 0) + 1
                 names[e.event_id] = name
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                sched = e.activity_task_started_event_attributes.scheduled_event_id
+                stats.span(f"{names[sched]} queued", now - when[sched])
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                done = e.activity_task_completed_event_attributes
+                name = names[done.scheduled_event_id]
+                stats.span(f"{name} ran", now - when[done.started_event_id])
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
                 stats.task_timeouts += 1
         stats.without_timer += fired == 0

@@ -53,7 +53,8 @@ async def insert_events(
         for e in events
     ]
     # Rows as parameters, not `.values(rows)`: SQLAlchemy caches no multi-row VALUES statement
-    # and compiled one anew for every call (docs/benchmarks.md, "One compiled statement").
+    # and compiled one anew for every call (docs/benchmarks.md, "Multi-row inserts are compiled
+    # once"). So do insert_alerts and stage_alerts.
     written = await session.execute(
         insert(EVENTS).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at), rows
     )

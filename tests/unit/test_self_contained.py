@@ -6,9 +6,13 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# What a test must not name: the workspace's shared folder beside the clone. Spelled in parts
-# so that this checker, which reads no file outside the repository, does not name it either.
-OUTSIDE = ("/".join(["..", "shared"]), " / ".join(['"shared"', '"fixtures"']))
+# What a test must not name, one per line: the ways of reaching the workspace's folder beside
+# the clone. Kept in a fixture so that this checker names no path outside the repository.
+OUTSIDE = tuple(
+    line
+    for line in (ROOT / "tests" / "fixtures" / "outside_paths.txt").read_text().splitlines()
+    if line
+)
 _PARENTS = re.compile(r"Path\(__file__\)(?:\.resolve\(\))?\.parents\[(\d+)\]")
 
 
@@ -23,6 +27,10 @@ def test_no_test_climbs_out_of_the_repository() -> None:
         if any(needle in text for needle in OUTSIDE):
             outside.append(f"{path.relative_to(ROOT)}: {OUTSIDE[0]}")
     assert outside == []
+
+
+def test_the_checker_has_needles() -> None:
+    assert len(OUTSIDE) == 2 and all(OUTSIDE), OUTSIDE
 
 
 def test_the_example_payloads_the_tests_read_are_in_the_repository() -> None:
