@@ -34,6 +34,11 @@ async def notify(session: AsyncSession, incident_id: str, kind: str, **extra: An
     await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
 
 
+# Statements built once: building one, and its cache key, costs more than running it
+# (docs/benchmarks.md, "One round trip per page recorded").
+_INSERT_EVENTS = insert(EVENTS).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at)
+
+
 async def insert_events(
     session: AsyncSession, incident_id: str, events: list[TimelineEventIn]
 ) -> None:
@@ -55,9 +60,7 @@ async def insert_events(
     # Rows as parameters, not `.values(rows)`: SQLAlchemy caches no multi-row VALUES statement
     # and compiled one anew for every call (docs/benchmarks.md, "Multi-row inserts are compiled
     # once"). So do insert_alerts and stage_alerts.
-    written = await session.execute(
-        insert(EVENTS).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at), rows
-    )
+    written = await session.execute(_INSERT_EVENTS, rows)
     metrics.events_recorded((type_, at) for type_, at in written.all() if at is not None)
 
 
@@ -93,24 +96,24 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
             "details": _jsonable(a.details),
             "received_at": first["received_at"] if first else a.received_at,
         }
-    stmt = insert(ALERTS)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                "incident_id": stmt.excluded.incident_id,
-                "summary": stmt.excluded.summary,
-                "severity": stmt.excluded.severity,
-                "source": stmt.excluded.source,
-                "details": stmt.excluded.details,
-            },
-            # An id is never moved to another incident. A staged row is taken: its staging
-            # may have committed although the sender timed out and sent the alert whole.
-            where=(ALERTS.c.incident_id == stmt.excluded.incident_id)
-            | ALERTS.c.incident_id.is_(None),
-        ),
-        list(rows.values()),
-    )
+    await session.execute(_UPSERT_ALERTS, list(rows.values()))
+
+
+_ALERT = insert(ALERTS)
+_UPSERT_ALERTS = _ALERT.on_conflict_do_update(
+    index_elements=["id"],
+    set_={
+        "incident_id": _ALERT.excluded.incident_id,
+        "summary": _ALERT.excluded.summary,
+        "severity": _ALERT.excluded.severity,
+        "source": _ALERT.excluded.source,
+        "details": _ALERT.excluded.details,
+    },
+    # An id is never moved to another incident. A staged row is taken: its staging may have
+    # committed although the sender timed out and sent the alert whole.
+    where=(ALERTS.c.incident_id == _ALERT.excluded.incident_id) | ALERTS.c.incident_id.is_(None),
+)
+_STAGE_ALERTS = insert(ALERTS).on_conflict_do_nothing(index_elements=["id"])
 
 
 def _alert_row(a: AlertIn, incident_id: UUID | None) -> dict[str, Any]:
@@ -136,8 +139,7 @@ async def stage_alerts(session: AsyncSession, alerts: list[AlertIn]) -> None:
     signal never reached a workflow is pruned after STAGED_RETENTION.
     """
     if alerts:
-        stmt = insert(ALERTS).on_conflict_do_nothing(index_elements=["id"])
-        await session.execute(stmt, [_alert_row(a, None) for a in alerts])
+        await session.execute(_STAGE_ALERTS, [_alert_row(a, None) for a in alerts])
 
 
 async def attach_alerts(session: AsyncSession, incident_id: str, refs: list[AlertRef]) -> None:
@@ -209,6 +211,11 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+_OPEN_INCIDENT = (
+    insert(INCIDENTS).on_conflict_do_nothing(index_elements=["id"]).returning(INCIDENTS.c.number)
+)
+
+
 async def open_incident(
     *,
     session: AsyncSession,
@@ -228,30 +235,25 @@ async def open_incident(
     alert_refs: list[AlertRef] | None = None,
 ) -> int:
     """Insert the incident row (once) with its first alert and events; return its number."""
-    stmt = (
-        insert(INCIDENTS)
-        .values(
-            id=UUID(incident_id),
-            title=title,
-            status="triggered",
-            severity=severity,
-            urgency=urgency,
-            service_id=UUID(service_id),
-            escalation_policy_id=UUID(policy_id),
-            escalation_level=1,
-            assigned_to=[UUID(u) for u in assigned_to or []],
-            alert_count=len(alerts) + len(alert_refs or []),
-            dedup_key=dedup_key,
-            workflow_id=workflow_id,
-            run_id=run_id,
-            created_at=opened_at,
-            updated_at=utcnow(),
-            version=0,
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(INCIDENTS.c.number)
-    )
-    number = await session.scalar(stmt)
+    row = {
+        "id": UUID(incident_id),
+        "title": title,
+        "status": "triggered",
+        "severity": severity,
+        "urgency": urgency,
+        "service_id": UUID(service_id),
+        "escalation_policy_id": UUID(policy_id),
+        "escalation_level": 1,
+        "assigned_to": [UUID(u) for u in assigned_to or []],
+        "alert_count": len(alerts) + len(alert_refs or []),
+        "dedup_key": dedup_key,
+        "workflow_id": workflow_id,
+        "run_id": run_id,
+        "created_at": opened_at,
+        "updated_at": utcnow(),
+        "version": 0,
+    }
+    number = await session.scalar(_OPEN_INCIDENT, row)
     if number is not None:
         metrics.incident_opened(severity)
     if number is None:  # a retry: the row is there already
