@@ -194,8 +194,11 @@ class IncidentActivities:
         """Return whom a level reaches and how, and its 'paged' events (not yet written)."""
         found = await escalation_targets.resolve(session=session, targets=inp.targets, at=inp.at)
         users, events = [], []
+        planned = await notify.plans(
+            session=session, user_ids=[u.id for u in found.users], urgency=inp.urgency
+        )
         for u in found.users:
-            steps = await notify.plan(session=session, user_id=u.id, urgency=inp.urgency)
+            steps = planned[u.id]
             detail: dict[str, object] = {"user_id": str(u.id), "name": u.name, "level": inp.level}
             if not steps:
                 # Nobody can be reached: the timeline says so, the delivery log records what

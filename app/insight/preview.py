@@ -20,7 +20,7 @@ from app.identity.models import User
 
 # isort: split
 # --- the engine's own code: re-point these if it moves (e.g. to app/oncall/) ---------------------
-from app.notify.delivery import plan as plan_notifications
+from app.notify.delivery import plans as plan_notifications
 from app.oncall.targets import resolve as resolve_targets
 from workflows.incident_rules import next_level
 from workflows.incident_types import IncidentState, PolicySnapshot, Target
@@ -108,8 +108,11 @@ async def _level_steps(
     reached, unresolved = await _reach(session, level.targets, fired)
     n = state.level_index + 1
     steps: list[PreviewStep] = []
+    plans = await plan_notifications(
+        session=session, user_ids=[u.id for u, _ in reached], urgency=state.urgency
+    )
     for user, target in reached:
-        planned = await plan_notifications(session=session, user_id=user.id, urgency=state.urgency)
+        planned = plans[user.id]
         # No verified method: the workflow logs the page on the "log" channel at once.
         chain: list[tuple[str, UUID | None, float]] = [
             (p.channel, UUID(p.contact_method_id), p.delay_seconds) for p in planned

@@ -44,37 +44,44 @@ class PlannedStep:
     delay_seconds: float
 
 
-async def plan(*, session: AsyncSession, user_id: UUID, urgency: str) -> list[PlannedStep]:
-    """Return how to reach a paged user: their rules for `urgency` on verified methods.
+async def plans(
+    *, session: AsyncSession, user_ids: list[UUID], urgency: str
+) -> dict[UUID, list[PlannedStep]]:
+    """Return how to reach each paged user: their rules for `urgency` on verified methods.
 
     A user with verified methods but no rule for this urgency is sent to every verified
     method at once (better loud than silent). An empty plan means nobody can be reached.
+    Two queries however many users a level pages.
     """
-    methods = {
-        m.id: m
-        for m in await session.scalars(
-            select(ContactMethod).where(
-                col(ContactMethod.user_id) == user_id, col(ContactMethod.verified).is_(True)
+    if not user_ids:
+        return {}
+    methods: dict[UUID, dict[UUID, ContactMethod]] = {u: {} for u in user_ids}
+    for m in await session.scalars(
+        select(ContactMethod)
+        .where(col(ContactMethod.user_id).in_(user_ids), col(ContactMethod.verified).is_(True))
+        .order_by(col(ContactMethod.created_at), col(ContactMethod.id))
+    ):
+        methods[m.user_id][m.id] = m
+    steps: dict[UUID, list[PlannedStep]] = {u: [] for u in user_ids}
+    reachable = [u for u in user_ids if methods[u]]
+    if reachable:
+        for r in await session.scalars(
+            select(NotificationRule)
+            .where(
+                col(NotificationRule.user_id).in_(reachable),
+                col(NotificationRule.urgency) == urgency,
             )
-        )
-    }
-    if not methods:
-        return []
-    rules = await session.scalars(
-        select(NotificationRule)
-        .where(col(NotificationRule.user_id) == user_id, col(NotificationRule.urgency) == urgency)
-        .order_by(col(NotificationRule.delay_seconds), col(NotificationRule.created_at))
-    )
-    steps = [
-        PlannedStep(
-            str(methods[r.contact_method_id].type), str(r.contact_method_id), r.delay_seconds
-        )
-        for r in rules
-        if r.contact_method_id in methods
-    ]
-    if steps:
-        return steps
-    return [PlannedStep(str(m.type), str(m.id), 0) for m in methods.values()]
+            .order_by(col(NotificationRule.delay_seconds), col(NotificationRule.created_at))
+        ):
+            method = methods[r.user_id].get(r.contact_method_id)
+            if method is not None:
+                steps[r.user_id].append(
+                    PlannedStep(str(method.type), str(method.id), r.delay_seconds)
+                )
+    for u in reachable:
+        if not steps[u]:
+            steps[u] = [PlannedStep(str(m.type), str(m.id), 0) for m in methods[u].values()]
+    return steps
 
 
 # --- delivery log and links --------------------------------------------------------------------

@@ -110,29 +110,49 @@ class PageSender:
             slack.web_client(settings) if slack.configured(settings) else None
         )
 
-    async def prepare(self, inp: SendNotification, now: datetime) -> tuple[Target, PageFacts]:
-        """Return the step's target and what the page says (with signed links where carried)."""
+    async def prepare(
+        self, sends: list[SendNotification], now: datetime
+    ) -> list[tuple[Target, PageFacts]]:
+        """Return each step's target and what its page says (with signed links where carried).
+
+        One round trip for all the steps: each user's time zone, when the incident opened,
+        the step's contact method.
+        """
+        if not sends:
+            return []
         async with self.sessionmaker() as session:
-            # One round trip: the user's time zone, when the incident opened, the method.
-            row = (
+            rows = (
                 await session.execute(
                     text(
                         "SELECT u.timezone, i.created_at, m.id, m.type, m.address, m.verified"
-                        " FROM (SELECT 1) AS one"
-                        " LEFT JOIN users u ON u.id = :user"
-                        " LEFT JOIN incidents i ON i.id = :incident"
-                        " LEFT JOIN contact_methods m ON m.id = :method"
+                        " FROM unnest(CAST(:users AS uuid[]), CAST(:incidents AS uuid[]),"
+                        "  CAST(:methods AS text[])) WITH ORDINALITY AS s(u, i, m, n)"
+                        " LEFT JOIN users u ON u.id = s.u"
+                        " LEFT JOIN incidents i ON i.id = s.i"
+                        " LEFT JOIN contact_methods m ON m.id = CAST(NULLIF(s.m, '') AS uuid)"
+                        " ORDER BY s.n"
                     ),
                     {
-                        "user": UUID(inp.user_id),
-                        "incident": UUID(inp.incident_id),
-                        "method": UUID(inp.step.contact_method_id)
-                        if inp.step.contact_method_id
-                        else None,
+                        "users": [s.user_id for s in sends],
+                        "incidents": [s.incident_id for s in sends],
+                        "methods": [s.step.contact_method_id or "" for s in sends],
                     },
                 )
-            ).one()
-        timezone, opened_at, method_id, method_type, method_address, verified = row
+            ).all()
+        return [self._prepared(inp, now, *row) for inp, row in zip(sends, rows, strict=True)]
+
+    def _prepared(
+        self,
+        inp: SendNotification,
+        now: datetime,
+        timezone: str | None,
+        opened_at: datetime | None,
+        method_id: UUID | None,
+        method_type: str | None,
+        method_address: str | None,
+        verified: bool | None,
+    ) -> tuple[Target, PageFacts]:
+        """Return one step's target and facts from what `prepare` read for it."""
         base = self.settings.base_url
         facts = PageFacts(
             number=inp.number,
@@ -164,7 +184,7 @@ class PageSender:
                 return f"{base}/ack/{token}"
 
             facts = replace(facts, ack_url=link("acknowledge"), resolve_url=link("resolve"))
-        address = method_address if verified else ""
+        address = (method_address or "") if verified else ""
         return Target(str(method_type), address, method_id), facts
 
     async def unfinished(
@@ -337,10 +357,10 @@ class Announcer:
         self.channels = channels
 
     async def announce(
-        self, inp: AnnouncePage, now: datetime, *, last_attempt: bool
+        self, inp: AnnouncePage, now: datetime, *, retry: bool, last_attempt: bool
     ) -> list[DeliveryError]:
-        """Post once per channel (skipping those posted before); return the failures worth
-        retrying.
+        """Post once per channel (on a `retry`, skipping those an earlier attempt posted);
+        return the failures worth retrying.
 
         A permanent failure, or any on the `last_attempt`, goes on the timeline instead.
         """
@@ -362,9 +382,10 @@ class Announcer:
         failures: list[DeliveryError] = []
         for name, poster, target in targets:
             event_id = f"{inp.key}:{name}"
-            async with self.sessionmaker() as session:
-                if await session.get(TimelineEvent, event_id) is not None:
-                    continue  # posted by an earlier attempt
+            if retry:
+                async with self.sessionmaker() as session:
+                    if await session.get(TimelineEvent, event_id) is not None:
+                        continue  # posted by an earlier attempt
             card = adaptive_card(text, [("Open incident", url)]) if name == "teams" else None
             try:
                 await asyncio.to_thread(poster.post, target=target, text=text, card=card)
