@@ -27,7 +27,7 @@ def build_activities(
     slack = SlackActivities(sessionmaker, settings)
     channels = channels or build_channels(settings)
     notify = NotifyActivities(sessionmaker, settings, channels, chat=slack)
-    announce = AnnounceActivities(sessionmaker, settings, channels)
+    announce = AnnounceActivities(notify.announcer)  # one Announcer for both activities
     action_items = ActionItemActivities(sessionmaker, settings, channels)
     status_pages = StatusPageActivities(sessionmaker, settings, channels)
     runbooks = RunbookActivities(sessionmaker, settings)

@@ -156,8 +156,8 @@ async def _given(value: T) -> T:
 class AnnounceActivities:
     """Posts pages to team chat channels: a Slack channel and a Microsoft Teams webhook."""
 
-    def __init__(self, sessionmaker: SessionMaker, settings: Settings, channels: Channels):
-        self.announcer = Announcer(sessionmaker, settings, channels)
+    def __init__(self, announcer: Announcer):
+        self.announcer = announcer
 
     @activity.defn(name="announce_page")
     async def announce_page(self, inp: AnnouncePage) -> None:

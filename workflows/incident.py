@@ -53,7 +53,6 @@ with workflow.unsafe.imports_passed_through():
         Projection,
         ReassignIn,
         ResolveIn,
-        SendNotification,
         SendNotifications,
         SeverityIn,
         SnoozeIn,
@@ -483,22 +482,7 @@ class IncidentWorkflow:
         (one activity, retried for what failed transiently); a failure is logged, not raised.
         A carried chat sync that did not succeed is left to the chat loop."""
         s = self.s
-        sends = [
-            SendNotification(
-                idempotency_key=f"{s.incident_id}:{chain.page_id}:{index}",
-                position=chain.page_id,
-                incident_id=s.incident_id,
-                number=s.number,
-                title=s.title,
-                service_name=s.service_name,
-                severity=s.severity,
-                user_id=chain.user_id,
-                level=chain.level,
-                step=chain.steps[index],
-                attempt_at=workflow.now(),
-            )
-            for index in range(first, end)
-        ]
+        sends = rules.step_sends(s, chain, first, end, workflow.now())
         chat = SyncChat(incident_id=s.incident_id, version=s.version) if sync_chat else None
         also = [what for what, carried in (("announce", announce), ("Slack", chat)) if carried]
         try:

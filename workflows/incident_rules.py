@@ -12,7 +12,7 @@ The input state is never changed: a transition works on a copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from workflows.incident_types import (
     PagedLevel,
     PolicySnapshot,
     ReassignIn,
+    SendNotification,
     Severity,
     SeverityIn,
     SnoozeIn,
@@ -222,20 +223,12 @@ def opened(s: IncidentState, result: OpenedIncident, page: Page, now: datetime) 
     s.pending_page = False
     if result.maintenance_window_id is not None or s.early_maintenance is not None:
         return _opened_in_maintenance(s, result, page, now)
-    out = level_paged(s, page, result.paged, now)
-    s = out.state
+    # The incident's first Slack post goes out with its first pages.
+    out = level_paged(s, page, result.paged, now, sync_chat=s.chat)
     if result.paged.users:
         # The activity wrote the row with these assignees: nothing to write until a change.
-        s.projected = projection_fields(s)
-    commands = out.commands
-    if s.chat:  # the incident's first Slack post goes out with its first pages
-        commands = [
-            replace(c, sync_chat=True)
-            if isinstance(c, StartChains) and c.first_send is not None
-            else c
-            for c in commands
-        ]
-    return Outcome(s, commands)
+        out.state.projected = projection_fields(out.state)
+    return out
 
 
 def chat_rides(outcome: Outcome) -> bool:
@@ -263,8 +256,11 @@ def begin_page(s: IncidentState, now: datetime) -> tuple[IncidentState, Page]:
     return s, page
 
 
-def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) -> Outcome:
-    """Start the paged users' notification chains and the level's deadline."""
+def level_paged(
+    s: IncidentState, page: Page, paged: PagedLevel, now: datetime, *, sync_chat: bool = False
+) -> Outcome:
+    """Start the paged users' notification chains and the level's deadline; the first send
+    due at once carries the level's announcement and, given `sync_chat`, the chat sync."""
     if s.status != "triggered" or s.pending_page or s.level_index + 1 != page.level:
         return Outcome(s)  # acknowledged, resolved or re-routed while the targets resolved
     if page.position < s.maintenance_from_seq:
@@ -304,7 +300,14 @@ def level_paged(s: IncidentState, page: Page, paged: PagedLevel, now: datetime) 
             user_names=[u.name for u in paged.users],
         )
     carrier = first_send(chains)
-    commands.append(StartChains(chains, carrier, announce if carrier is not None else None))
+    commands.append(
+        StartChains(
+            chains,
+            carrier,
+            announce if carrier is not None else None,
+            sync_chat=sync_chat and carrier is not None,
+        )
+    )
     if announce and carrier is None:
         commands.append(Announce(announce))
     # A level lasts its delay from when it fired, not from when its pages went out.
@@ -330,6 +333,32 @@ def due_together(steps: list[NotificationStep], index: int) -> int:
     while end < len(steps) and steps[end].delay_seconds == steps[index].delay_seconds:
         end += 1
     return end
+
+
+def step_sends(
+    s: IncidentState, chain: Chain, first: int, end: int, now: datetime
+) -> list[SendNotification]:
+    """Return the sends of steps `first`..`end` of a paged user's chain (one activity).
+
+    A step's idempotency key names the incident, the page and the step, so a retried or
+    replayed send is logged once.
+    """
+    return [
+        SendNotification(
+            idempotency_key=f"{s.incident_id}:{chain.page_id}:{index}",
+            position=chain.page_id,
+            incident_id=s.incident_id,
+            number=s.number,
+            title=s.title,
+            service_name=s.service_name,
+            severity=s.severity,
+            user_id=chain.user_id,
+            level=chain.level,
+            step=chain.steps[index],
+            attempt_at=now,
+        )
+        for index in range(first, end)
+    ]
 
 
 def steps_started(s: IncidentState, page_id: int, count: int) -> IncidentState:

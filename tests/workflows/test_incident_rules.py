@@ -311,6 +311,34 @@ def test_steps_due_together_are_sent_as_one(delays: list[int], index: int, end: 
     assert rules.due_together(steps, index) == end
 
 
+def test_a_chains_due_steps_become_sends_keyed_by_incident_page_and_step() -> None:
+    s = rules.on_deadlines(_opened(), T0 + timedelta(seconds=300)).state
+    paged = PagedLevel(
+        users=[
+            PagedUser(user_id="u1", name="U1", steps=[
+                NotificationStep(channel="email", contact_method_id="m1", delay_seconds=0),
+                NotificationStep(channel="sms", contact_method_id="m2", delay_seconds=0),
+                NotificationStep(channel="voice", contact_method_id="m3", delay_seconds=120),
+            ])
+        ]
+    )  # fmt: skip
+    s, page = rules.begin_page(s, T0 + timedelta(seconds=300))
+    [start] = rules.level_paged(s, page, paged, T0 + timedelta(seconds=300)).commands
+    assert isinstance(start, StartChains)
+    [chain] = start.chains
+    now = T0 + timedelta(seconds=301)
+    sends = rules.step_sends(s, chain, 0, rules.due_together(chain.steps, 0), now)
+    assert [(x.idempotency_key, x.step.channel, x.level) for x in sends] == [
+        (f"{s.incident_id}:{chain.page_id}:0", "email", 2),
+        (f"{s.incident_id}:{chain.page_id}:1", "sms", 2),
+    ]
+    assert {(x.user_id, x.position, x.number, x.title, x.attempt_at) for x in sends} == {
+        ("u1", chain.page_id, s.number, s.title, now)
+    }
+    [voice] = rules.step_sends(s, chain, 2, 3, now)
+    assert voice.idempotency_key.endswith(":2") and voice.step.delay_seconds == 120
+
+
 @pytest.mark.parametrize(
     ("seconds", "ok"),
     [(0, False), (0.5, False), (MIN_SNOOZE.total_seconds(), True), (3600, True),
