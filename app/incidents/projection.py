@@ -30,8 +30,13 @@ EVENTS = table(TimelineEvent)
 
 async def notify(session: AsyncSession, incident_id: str, kind: str, **extra: Any) -> None:
     """Tell live UIs (LISTEN pagefree_incidents) that an incident changed; sent on commit."""
-    payload = json.dumps({"incident_id": incident_id, "kind": kind, **extra}, default=str)
+    payload = _notice(incident_id, kind, **extra)
     await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
+
+
+def _notice(incident_id: str, kind: str, **extra: Any) -> str:
+    """Return the payload live UIs hear on NOTIFY_CHANNEL (`notify`, `record_delivery`)."""
+    return json.dumps({"incident_id": incident_id, "kind": kind, **extra}, default=str)
 
 
 # Statements built once, not per call: building one and its cache key showed in the worker's
@@ -45,23 +50,25 @@ async def insert_events(
     """Insert timeline events; ones already written are skipped."""
     if not events:
         return
-    rows = [
-        {
-            "id": e.id,
-            "incident_id": UUID(incident_id),
-            "at": e.at,
-            "position": e.position,
-            "type": e.type,
-            "actor": e.actor.model_dump(mode="json"),
-            "detail": _jsonable(e.detail),
-        }
-        for e in events
-    ]
+    rows = [_event_row(incident_id, e) for e in events]
     # Rows as parameters, not `.values(rows)`: SQLAlchemy caches no multi-row VALUES statement
     # and compiled one anew for every call (docs/benchmarks.md, "Multi-row inserts are compiled
     # once"). So do insert_alerts and stage_alerts.
     written = await session.execute(_INSERT_EVENTS, rows)
     metrics.events_recorded((type_, at) for type_, at in written.all() if at is not None)
+
+
+def _event_row(incident_id: str, e: TimelineEventIn) -> dict[str, Any]:
+    """Return a timeline event as its row (`insert_events`, `record_delivery`)."""
+    return {
+        "id": e.id,
+        "incident_id": UUID(incident_id),
+        "at": e.at,
+        "position": e.position,
+        "type": e.type,
+        "actor": e.actor.model_dump(mode="json"),
+        "detail": _jsonable(e.detail),
+    }
 
 
 def alert_row_id(incident_id: str, alert: AlertIn) -> str:
@@ -375,7 +382,7 @@ async def record_delivery(
     """Write a delivery-log row and its timeline event once; return (id, newly written)."""
     row_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pagefree:notification:{idempotency_key}")
     sent = status in ("sent", "delivered")
-    notice = {"incident_id": incident_id, "kind": "notified", "channel": channel, "status": status}
+    row = _event_row(incident_id, event) if event else None
     params: dict[str, Any] = {
         "id": row_id,
         "key": idempotency_key,
@@ -393,14 +400,14 @@ async def record_delivery(
         "at": at,
         "sent_at": (sent_at or at) if sent else None,
         "sent": sent,
-        "event_id": event.id if event else None,
-        "event_at": event.at if event else None,
-        "event_position": event.position if event else 0,
-        "event_type": event.type if event else None,
-        "event_actor": json.dumps(event.actor.model_dump(mode="json")) if event else None,
-        "event_detail": json.dumps(event.detail, default=str) if event else None,
+        "event_id": row["id"] if row else None,
+        "event_at": row["at"] if row else None,
+        "event_position": row["position"] if row else 0,
+        "event_type": row["type"] if row else None,
+        "event_actor": json.dumps(row["actor"]) if row else None,
+        "event_detail": json.dumps(row["detail"]) if row else None,
         "notify_channel": NOTIFY_CHANNEL,
-        "notice": json.dumps(notice),
+        "notice": _notice(incident_id, "notified", channel=channel, status=status),
     }
     written, event_written, first_alert, _ = (await session.execute(_DELIVERY, params)).one()
     if written:
