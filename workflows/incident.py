@@ -324,7 +324,7 @@ class IncidentWorkflow:
         info = workflow.info()
         now = workflow.now()
         self.s, event, page = rules.opening(self.s, first, now, info.run_id)
-        whole, refs = rules.split_stored([first])
+        whole, refs = rules.split_stored([rules.head(first)[0]])
         opened = await workflow.execute_activity(
             "open_incident",
             OpenIncident(
