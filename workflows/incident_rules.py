@@ -748,6 +748,33 @@ def written(s: IncidentState, upto: int) -> IncidentState:
     return s.model_copy(update={"flushed_changes": max(s.flushed_changes, upto)})
 
 
+# --- continuing as new ------------------------------------------------------------------------
+
+# How long no alert must have come before a run continues as new because Temporal suggests it.
+# A continue-as-new decided while a storm's signals keep coming races the next one: the server
+# refuses that task (UNHANDLED_COMMAND), the worker replays the whole run, and the hand-off
+# that raced it waits ~1 s (docs/benchmarks.md, "Signal storms"). Temporal suggests it early
+# (the dev server at ~4,000 events or 4 MB; it refuses a run only at 51,200 events or 50 MB).
+QUIET_BEFORE_CONTINUE = timedelta(seconds=1)
+
+
+def continue_now(
+    *,
+    suggested: bool,
+    length: int,
+    max_events: int,
+    last_alert_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether the run continues as new now: always past `max_events`; when Temporal suggests
+    it, only once no alert came for QUIET_BEFORE_CONTINUE (after the storm, not during it)."""
+    if length > max_events:
+        return True
+    if not suggested:
+        return False
+    return last_alert_at is None or now - last_alert_at >= QUIET_BEFORE_CONTINUE
+
+
 # --- arithmetic and views ---------------------------------------------------------------------
 
 

@@ -425,6 +425,28 @@ def test_grouping_keeps_every_event_in_order(kinds: list[tuple[str, bool]]) -> N
     assert all(not a.repeats or a.stored for a in grouped)
 
 
+@pytest.mark.parametrize(
+    ("suggested", "length", "alert_ago", "now"),
+    [
+        (False, 9_000, None, False),  # neither suggested nor past the run's own limit
+        (True, 4_000, None, True),  # suggested, and no alert ever came
+        (True, 4_000, 0.0, False),  # suggested, but alerts keep coming: a storm
+        (True, 4_000, 0.5, False),
+        (True, 4_000, 1.0, True),  # quiet for QUIET_BEFORE_CONTINUE
+        (False, 10_001, 0.0, True),  # past the limit: even in a storm
+    ],
+)
+def test_continue_as_new_waits_for_a_storm_to_pass(
+    suggested: bool, length: int, alert_ago: float | None, now: bool
+) -> None:
+    last = None if alert_ago is None else LATER - timedelta(seconds=alert_ago)
+    assert rules.QUIET_BEFORE_CONTINUE == timedelta(seconds=1)
+    got = rules.continue_now(
+        suggested=suggested, length=length, max_events=10_000, last_alert_at=last, now=LATER
+    )
+    assert got is now
+
+
 # --- properties -------------------------------------------------------------------------------
 
 
