@@ -183,9 +183,18 @@ def running_stack(data_dir: Path) -> StackInfo | None:
 
 
 def start_temporal(
-    data_dir: Path, *, port: int, ui_port: int, log_file: Path | None = None, timeout: float = 60
+    data_dir: Path,
+    *,
+    port: int,
+    ui_port: int,
+    log_file: Path | None = None,
+    timeout: float = 60,
+    dynamic_config: dict[str, object] | None = None,
 ) -> tuple[subprocess.Popen[bytes], TemporalInfo]:
-    """Start the Temporal dev server with a persistent SQLite file in `data_dir`."""
+    """Start the Temporal dev server with a persistent SQLite file in `data_dir`.
+
+    `dynamic_config` sets server limits by name (tests: `limit.historyCount.suggest...`).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     if _port_open("127.0.0.1", port):
         raise StackError(
@@ -214,6 +223,8 @@ def start_temporal(
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]
+    for key, value in (dynamic_config or {}).items():
+        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
     out = open(log_file or data_dir / "temporal.log", "ab")
     proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -131,6 +131,7 @@ class IncidentWorkflow:
         self._chat_task: asyncio.Task[None] | None = None
         self._chat_wanted = False
         self._facts = rules.automation_facts(self.s)  # as automations last saw the incident
+        self._last_alert_at: datetime | None = None  # when the last alerts signal came
 
     # --- inputs: the signal, the query, the Updates -----------------------------------------
 
@@ -138,6 +139,7 @@ class IncidentWorkflow:
     def alerts(self, batch: list[AlertIn]) -> None:
         """Receive alert events (a batch: storms arrive together)."""
         self.s = rules.receive(self.s, batch)
+        self._last_alert_at = workflow.now()  # a storm defers continue-as-new (continue_now)
         self._dirty = True
 
     @workflow.query
@@ -324,7 +326,7 @@ class IncidentWorkflow:
         info = workflow.info()
         now = workflow.now()
         self.s, event, page = rules.opening(self.s, first, now, info.run_id)
-        whole, refs = rules.split_stored([first])
+        whole, refs = rules.split_stored([rules.head(first)[0]])
         opened = await workflow.execute_activity(
             "open_incident",
             OpenIncident(
@@ -577,9 +579,12 @@ class IncidentWorkflow:
 
     def _history_full(self) -> bool:
         info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self.s.max_history_events
+        return rules.continue_now(
+            suggested=info.is_continue_as_new_suggested(),
+            length=info.get_current_history_length(),
+            max_events=self.s.max_history_events,
+            last_alert_at=self._last_alert_at,
+            now=workflow.now(),
         )
 
     async def _continue_as_new(self) -> None:

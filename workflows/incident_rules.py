@@ -151,6 +151,47 @@ def has_trigger(alerts: list[AlertIn]) -> bool:
     return any(a.action == "trigger" for a in alerts)
 
 
+def group_repeats(alerts: list[AlertIn]) -> list[AlertIn]:
+    """Fold each run of stored triggers that differ only in id and received time into its
+    first alert, which carries the others' ids as `repeats` (ingestion, before it signals).
+
+    A storm of one alert is then carried in history as one alert per batch and an id per
+    event, not fifty copies of the same fields: the incident's history grows ~10x slower and
+    continues-as-new (racing the storm's signals) ~10x less often.
+    """
+    out: list[AlertIn] = []
+    last: dict[str, Any] | None = None
+    for a in alerts:
+        key = _repeat_key(a)
+        if key is not None and key == last:
+            out[-1].repeats.extend([a.id, *a.repeats])
+        else:
+            out.append(a if key is None else a.model_copy(update={"repeats": list(a.repeats)}))
+        last = key
+    return out
+
+
+def _repeat_key(a: AlertIn) -> dict[str, Any] | None:
+    if not a.stored or a.action != "trigger":
+        return None
+    return a.model_dump(exclude={"id", "received_at", "repeats"})
+
+
+def events_in(alerts: list[AlertIn]) -> int:
+    """How many alert events `alerts` hold, repeats included."""
+    return sum(1 + len(a.repeats) for a in alerts)
+
+
+def head(alert: AlertIn) -> tuple[AlertIn, list[AlertIn]]:
+    """Split the first event off an alert with repeats: (that event, the rest as an alert)."""
+    if not alert.repeats:
+        return alert, []
+    first, *more = alert.repeats
+    return alert.model_copy(update={"repeats": []}), [
+        alert.model_copy(update={"id": first, "repeats": more})
+    ]
+
+
 def take_alerts(s: IncidentState, now: datetime) -> Outcome:
     """Count the received triggers, and apply the acknowledges and resolves among them."""
     if not s.inbox:
@@ -160,16 +201,17 @@ def take_alerts(s: IncidentState, now: datetime) -> Outcome:
     triggers = [a for a in batch if a.action == "trigger"]
     commands: list[Command] = []
     if triggers:
-        s.alert_count += len(triggers)
+        count = events_in(triggers)
+        s.alert_count += count
         s.unwritten_alerts = [*s.unwritten_alerts, *triggers]
         _record(
             s,
             "alert",
             triggers[0].actor,
             now,
-            count=len(triggers),
+            count=count,
             summary=triggers[-1].summary,
-            alert_ids=[a.id for a in triggers[:10]],
+            alert_ids=[i for a in triggers[:10] for i in (a.id, *a.repeats[:9])][:10],
         )
         if s.in_maintenance:
             s.outbox[-1].detail["maintenance"] = NOT_PAGED
@@ -191,13 +233,15 @@ def take_alerts(s: IncidentState, now: datetime) -> Outcome:
 def opening(
     s: IncidentState, first: AlertIn, now: datetime, run_id: str
 ) -> tuple[IncidentState, TimelineEventIn, Page]:
-    """Take the first trigger; return the 'triggered' event and level 1's page key.
+    """Take the first trigger (its first event: `head`); return the 'triggered' event and
+    level 1's page key.
 
     Both go to the one activity that writes the incident row and pages level 1 (it knows
     the targets: it reads the policy).
     """
     s = _copy(s)
-    s.inbox = [a for a in s.inbox if a is not first]
+    at = next(i for i, a in enumerate(s.inbox) if a is first)
+    s.inbox = [*s.inbox[:at], *head(first)[1], *s.inbox[at + 1 :]]  # its repeats stay
     s.title, s.severity, s.created_at = first.summary, first.severity, now
     s.first_run_id = run_id
     s.alert_count = 1
@@ -704,6 +748,33 @@ def written(s: IncidentState, upto: int) -> IncidentState:
     return s.model_copy(update={"flushed_changes": max(s.flushed_changes, upto)})
 
 
+# --- continuing as new ------------------------------------------------------------------------
+
+# How long no alert must have come before a run continues as new because Temporal suggests it.
+# A continue-as-new decided while a storm's signals keep coming races the next one: the server
+# refuses that task (UNHANDLED_COMMAND), the worker replays the whole run, and the hand-off
+# that raced it waits ~1 s (docs/benchmarks.md, "Signal storms"). Temporal suggests it early
+# (the dev server at ~4,000 events or 4 MB; it refuses a run only at 51,200 events or 50 MB).
+QUIET_BEFORE_CONTINUE = timedelta(seconds=1)
+
+
+def continue_now(
+    *,
+    suggested: bool,
+    length: int,
+    max_events: int,
+    last_alert_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether the run continues as new now: always past `max_events`; when Temporal suggests
+    it, only once no alert came for QUIET_BEFORE_CONTINUE (after the storm, not during it)."""
+    if length > max_events:
+        return True
+    if not suggested:
+        return False
+    return last_alert_at is None or now - last_alert_at >= QUIET_BEFORE_CONTINUE
+
+
 # --- arithmetic and views ---------------------------------------------------------------------
 
 
@@ -817,16 +888,19 @@ def details_markdown(s: IncidentState) -> str:
 
 
 def chunks(alerts: list[AlertIn], max_count: int, max_bytes: int) -> list[list[AlertIn]]:
-    """Split alerts, in order, into chunks of at most `max_count` and about `max_bytes`."""
+    """Split alerts, in order, into chunks of at most about `max_count` events (repeats
+    count) and `max_bytes`; an alert is never split from its repeats."""
     out: list[list[AlertIn]] = []
-    size = 0
+    size = count = 0
     for alert in alerts:
         n = len(alert.model_dump_json())
-        if not out or len(out[-1]) >= max_count or (out[-1] and size + n > max_bytes):
+        k = 1 + len(alert.repeats)
+        if not out or (out[-1] and (count + k > max_count or size + n > max_bytes)):
             out.append([])
-            size = 0
+            size = count = 0
         out[-1].append(alert)
         size += n
+        count += k
     return out
 
 
@@ -837,7 +911,7 @@ def split_stored(alerts: list[AlertIn]) -> tuple[list[AlertIn], list[AlertRef]]:
     the write names it only, so the alert is carried once in history (in the signal).
     """
     whole = [a for a in alerts if not a.stored]
-    refs = [AlertRef(id=a.id, alert_key=a.alert_key) for a in alerts if a.stored]
+    refs = [AlertRef(id=a.id, alert_key=a.alert_key, repeats=a.repeats) for a in alerts if a.stored]
     return whole, refs
 
 

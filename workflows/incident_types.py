@@ -68,6 +68,10 @@ class AlertIn(BaseModel):
     # The sender wrote this trigger's row (payload included) before signalling, and left
     # `details` out: the workflow attaches the row by id (AlertRef) and carries no payload.
     stored: bool = False
+    # Ids of further stored triggers identical to this one but for their ids and received
+    # times (which their rows hold): a storm's batch of fifty copies of one alert is carried
+    # as one alert and 49 ids (`incident_rules.group_repeats`). Each counts as an alert.
+    repeats: list[str] = Field(default_factory=list)
 
 
 class AlertRef(BaseModel):
@@ -75,6 +79,7 @@ class AlertRef(BaseModel):
 
     id: str
     alert_key: str | None = None
+    repeats: list[str] = Field(default_factory=list)  # the rows of its repeats, in order
 
 
 class NotificationStep(BaseModel):

@@ -159,7 +159,7 @@ async def attach_alerts(session: AsyncSession, incident_id: str, refs: list[Aler
     if not refs:
         return
     incident = UUID(incident_id)
-    plain = [r.id for r in refs if r.alert_key is None]
+    plain = [i for r in refs if r.alert_key is None for i in (r.id, *r.repeats)]
     if plain:
         await session.execute(
             text(
@@ -170,7 +170,7 @@ async def attach_alerts(session: AsyncSession, incident_id: str, refs: list[Aler
     keyed: dict[str, list[str]] = {}
     for r in refs:
         if r.alert_key is not None:
-            keyed.setdefault(_keyed_row_id(incident_id, r.alert_key), []).append(r.id)
+            keyed.setdefault(_keyed_row_id(incident_id, r.alert_key), []).extend([r.id, *r.repeats])
     if not keyed:
         return
     targets = list(keyed)
@@ -252,7 +252,7 @@ async def open_incident(
         "escalation_policy_id": UUID(policy_id),
         "escalation_level": 1,
         "assigned_to": [UUID(u) for u in assigned_to or []],
-        "alert_count": len(alerts) + len(alert_refs or []),
+        "alert_count": len(alerts) + sum(1 + len(r.repeats) for r in alert_refs or []),
         "dedup_key": dedup_key,
         "workflow_id": workflow_id,
         "run_id": run_id,

@@ -34,6 +34,7 @@ from app.incidents.models import (
 )
 from app.temporal import workflow_url
 from workflows.incident import IncidentWorkflow  # for its Update method references only
+from workflows.incident_rules import group_repeats
 from workflows.incident_types import (
     INVALID_TRANSITION,
     ActionIn,
@@ -112,7 +113,8 @@ log = logging.getLogger(__name__)
 
 
 async def stage_alerts(sessionmaker: SessionMaker, alerts: list[AlertIn]) -> list[AlertIn]:
-    """Write the triggers' rows now and return the alerts to signal, payload left out.
+    """Write the triggers' rows now and return the alerts to signal, payload left out and
+    identical ones folded into one (`group_repeats`).
 
     The workflow then attaches the rows by id, so an alert is carried once in Temporal
     history (the signal, without its details) instead of twice (the signal and the write).
@@ -135,10 +137,12 @@ async def stage_alerts(sessionmaker: SessionMaker, alerts: list[AlertIn]) -> lis
         )
         return alerts
     staged = {id(a) for a in triggers}
-    return [
-        a.model_copy(update={"details": {}, "stored": True}) if id(a) in staged else a
-        for a in alerts
-    ]
+    return group_repeats(
+        [
+            a.model_copy(update={"details": {}, "stored": True}) if id(a) in staged else a
+            for a in alerts
+        ]
+    )
 
 
 async def signal_alerts(

@@ -368,6 +368,85 @@ def test_writes_carry_events_alerts_and_fields_once() -> None:
     assert rules.take_writes(s2) is None
 
 
+def _stored(n: int, summary: str = "CPU on fire", action: str = "trigger") -> list[AlertIn]:
+    return [
+        _alert(action, summary).model_copy(update={"id": f"{summary}-{i}", "stored": True})
+        for i in range(n)
+    ]
+
+
+def test_a_storm_of_one_alert_is_carried_as_one_alert_and_its_repeats_ids() -> None:
+    batch = [*_stored(3), *_stored(2, "disk"), _alert("acknowledge"), *_stored(2)]
+    grouped = rules.group_repeats(batch)
+    assert [(a.id, a.repeats) for a in grouped] == [
+        ("CPU on fire-0", ["CPU on fire-1", "CPU on fire-2"]),
+        ("disk-0", ["disk-1"]),
+        ("acknowledge-CPU on fire", []),  # never folded, and nothing folds across it
+        ("CPU on fire-0", ["CPU on fire-1"]),
+    ]
+    assert rules.events_in(grouped) == len(batch) and batch[0].repeats == []  # input unchanged
+    whole = _alert(summary="w")  # not stored: its payload rides whole, so it is never folded
+    assert rules.group_repeats([whole, whole]) == [whole, whole]
+
+
+def test_repeats_count_as_alerts_and_are_attached_by_id() -> None:
+    s = rules.receive(_opened(), rules.group_repeats(_stored(30)))
+    s = rules.take_alerts(s, LATER).state
+    assert s.alert_count == 31 and s.outbox[-1].detail["count"] == 30
+    assert s.outbox[-1].detail["alert_ids"] == [f"CPU on fire-{i}" for i in range(10)]
+    _, refs = rules.split_stored(s.unwritten_alerts)
+    assert [[r.id, *r.repeats] for r in refs] == [[f"CPU on fire-{i}" for i in range(30)]]
+
+
+def test_opening_takes_the_first_event_and_leaves_its_repeats_to_count() -> None:
+    s = rules.new_state(IncidentInput(incident_id="inc", service_id="svc", dedup_key="cpu"))
+    s = rules.receive(s, rules.group_repeats(_stored(3)))
+    first = s.inbox[0]
+    s, event, _ = rules.opening(s, first, T0, "run")
+    assert s.alert_count == 1 and event.type == "triggered"
+    assert [(a.id, a.repeats) for a in s.inbox] == [("CPU on fire-1", ["CPU on fire-2"])]
+    assert rules.head(first)[0].repeats == [] and rules.head(first)[0].id == "CPU on fire-0"
+
+
+def test_chunks_count_repeats_and_never_split_an_alert_from_them() -> None:
+    grouped = rules.group_repeats([*_stored(4), *_stored(4, "disk"), *_stored(1, "x")])
+    assert [rules.events_in(c) for c in rules.chunks(grouped, 5, 10**6)] == [4, 5]
+    assert [rules.events_in(c) for c in rules.chunks(grouped, 3, 10**6)] == [4, 4, 1]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.booleans()), max_size=30))
+def test_grouping_keeps_every_event_in_order(kinds: list[tuple[str, bool]]) -> None:
+    batch = [
+        _alert(summary=k).model_copy(update={"id": str(i), "stored": stored})
+        for i, (k, stored) in enumerate(kinds)
+    ]
+    grouped = rules.group_repeats(batch)
+    assert [i for a in grouped for i in (a.id, *a.repeats)] == [a.id for a in batch]
+    assert all(not a.repeats or a.stored for a in grouped)
+
+
+@pytest.mark.parametrize(
+    ("suggested", "length", "alert_ago", "now"),
+    [
+        (False, 9_000, None, False),  # neither suggested nor past the run's own limit
+        (True, 4_000, None, True),  # suggested, and no alert ever came
+        (True, 4_000, 0.0, False),  # suggested, but alerts keep coming: a storm
+        (True, 4_000, 0.5, False),
+        (True, 4_000, 1.0, True),  # quiet for QUIET_BEFORE_CONTINUE
+        (False, 10_001, 0.0, True),  # past the limit: even in a storm
+    ],
+)
+def test_continue_as_new_waits_for_a_storm_to_pass(
+    suggested: bool, length: int, alert_ago: float | None, now: bool
+) -> None:
+    last = None if alert_ago is None else LATER - timedelta(seconds=alert_ago)
+    assert rules.QUIET_BEFORE_CONTINUE == timedelta(seconds=1)
+    got = rules.continue_now(
+        suggested=suggested, length=length, max_events=10_000, last_alert_at=last, now=LATER
+    )
+    assert got is now
+
+
 # --- properties -------------------------------------------------------------------------------
 
 

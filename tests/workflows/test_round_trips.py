@@ -25,7 +25,7 @@ from activities import build_activities
 from app.config import Settings
 from app.db import SessionMaker
 from app.incidents import service as incidents
-from app.incidents.models import Alert, Incident, Notification
+from app.incidents.models import Alert, Incident, Notification, TimelineEvent
 from tests import incident_helpers as h
 from workflows.incident_types import AlertIn
 from workflows.registry import WORKFLOWS, workflow_runner
@@ -122,7 +122,9 @@ async def _storm_history(
     async def counted() -> list[str] | None:
         async with sessionmaker() as session:
             count = await session.scalar(
-                select(func.count()).select_from(Alert).where(col(Alert.dedup_key) == key)
+                select(func.count())
+                .select_from(Alert)
+                .where(col(Alert.dedup_key) == key, col(Alert.incident_id).is_not(None))
             )
             row = await session.scalar(select(Incident).where(col(Incident.dedup_key) == key))
         if count != n or row is None or row.alert_count != n:
@@ -181,9 +183,51 @@ async def test_history_bytes_per_incident_with_and_without_stored_alerts(
         for staged in (False, True)
     }
     print("history bytes (alerts, stored): " + ", ".join(f"{k}: {v}" for k, v in sizes.items()))
-    # Whole alerts are carried twice (signal, write); stored ones once, without the payload.
-    assert sizes[(101, True)] < sizes[(101, False)] / 2
+    # Whole alerts are carried twice (signal, write); stored ones once, without the payload,
+    # and folded: a batch of identical ones is one alert and the others' ids.
+    assert sizes[(101, True)] < sizes[(101, False)] / 10
     assert sizes[(1, True)] < sizes[(1, False)]
+
+
+async def test_a_first_batch_of_one_alert_repeated_opens_one_incident_with_every_row(
+    ts_env: WorkflowEnvironment, worker: Worker, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    (a,) = await h.users(sessionmaker, 1)
+    svc = await h.service(sessionmaker, await h.policy(sessionmaker, settings, [h.level(3600, a)]))
+    sent = [_payload_alert("same") for _ in range(5)]
+    folded = await incidents.stage_alerts(sessionmaker, sent)
+    assert [[x.id, *x.repeats] for x in folded] == [[x.id for x in sent]]
+    wid = await incidents.signal_alerts(
+        client=ts_env.client, settings=settings, service=svc, dedup_key="cpu", alerts=folded
+    )
+
+    async def opened() -> Incident | None:
+        async with sessionmaker() as session:
+            row = await session.scalar(select(Incident).where(col(Incident.workflow_id) == wid))
+            attached = await session.scalar(
+                select(func.count()).select_from(Alert).where(col(Alert.incident_id) == row.id)
+            ) if row else 0  # fmt: skip
+        return row if row is not None and row.alert_count == 5 and attached == 5 else None
+
+    row = await h.eventually(opened)
+    timeline = await h.eventually(lambda: _timeline(sessionmaker, row.id, "alert"))
+    alerts = [e for e in timeline if e.type in ("triggered", "alert")]
+    assert [(e.type, e.detail.get("count")) for e in alerts] == [("triggered", None), ("alert", 4)]
+    assert alerts[1].detail["alert_ids"] == [x.id for x in sent[1:]]
+
+
+async def _timeline(sessionmaker: SessionMaker, incident_id: Any, until: str) -> list[Any] | None:
+    async with sessionmaker() as session:
+        rows = list(
+            await session.scalars(
+                select(TimelineEvent)
+                .where(col(TimelineEvent.incident_id) == incident_id)
+                .order_by(
+                    col(TimelineEvent.at), col(TimelineEvent.position), col(TimelineEvent.seq)
+                )
+            )
+        )
+    return rows if any(e.type == until for e in rows) else None
 
 
 async def test_an_alert_staged_and_then_sent_whole_is_not_lost(
